@@ -1,0 +1,175 @@
+package org.bitnet4j.tensor;
+
+import static org.bitnet4j.tensor.VectorOps.FL;
+import static org.bitnet4j.tensor.VectorOps.FS;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.bitnet4j.gguf.GgmlType;
+
+/**
+ * Matrices in float-valued formats (F32, F16, BF16, Q8_0, Q6_K): embeddings, output heads and models
+ * that are not ternary.
+ *
+ * <p>Float activations: out = sum_c W[r][c] * x[c] with W the dequantised weights. The scalar reference
+ * accumulates in double (in column order) and rounds once; the vector path accumulates FMAs in float
+ * lanes, so the two differ by float rounding only.
+ *
+ * <p>int8 activations: the codes q are used as (exact) floats and the row sum is divided by s_t once,
+ * which is sum_c W[r][c] * (q_c / s_t) up to rounding.
+ */
+final class FloatMatrix extends AbstractMatrix {
+    private static final ThreadLocal<float[]> ACT = ThreadLocal.withInitial(() -> new float[0]);
+
+    private final WeightFormat format;
+    private final long total;
+
+    FloatMatrix(GgmlType type, MemorySegment data, int rows, int cols, Matrices.Kernel kernel) {
+        super(type, data, rows, cols, kernel);
+        this.format = WeightFormat.of(type);
+        this.total = (long) rows * cols;
+    }
+
+    @Override
+    public boolean isTernary() {
+        return false;
+    }
+
+    @Override
+    public void dequantizeRow(int r, float[] out, int outOff) {
+        format.dequantize(data, total, (long) r * cols, out, outOff, cols);
+    }
+
+    @Override
+    public void matmul(float[] x, int nTok, float[] out, int r0, int r1) {
+        check(x.length, nTok, out.length, r0, r1);
+        rowsTimes(x, nTok, out, r0, r1, null);
+    }
+
+    @Override
+    public void matmul(QuantizedActivations x, int nTok, float[] out, int r0, int r1) {
+        check(x, nTok, out, r0, r1);
+        int n = nTok * cols;
+        float[] xf = ACT.get();
+        if (xf.length < n) {
+            xf = new float[n];
+            ACT.set(xf);
+        }
+        for (int i = 0; i < n; i++) {
+            xf[i] = x.q[i];
+        }
+        rowsTimes(xf, nTok, out, r0, r1, x.scale);
+    }
+
+    /** out[t][r] = row r . x[t], divided by divisors[t] when given */
+    private void rowsTimes(float[] x, int nTok, float[] out, int r0, int r1, float[] divisors) {
+        if (kernel == Matrices.Kernel.SCALAR) {
+            float[] w = rowScratch(cols);
+            for (int r = r0; r < r1; r++) {
+                dequantizeRow(r, w, 0);
+                for (int t = 0; t < nTok; t++) {
+                    double sum = 0;
+                    for (int c = 0; c < cols; c++) {
+                        sum += (double) w[c] * x[t * cols + c];
+                    }
+                    out[t * rows + r] = divisors == null ? (float) sum : (float) (sum / divisors[t]);
+                }
+            }
+            return;
+        }
+        boolean direct = nTok == 1 && (type == GgmlType.F32 || type == GgmlType.F16 || type == GgmlType.BF16
+                || (type == GgmlType.Q8_0 && FL >= 8 && 32 % FL == 0));
+        for (int r = r0; r < r1; r++) {
+            if (direct) {
+                // one token (decode): read the weights straight from the file, no row copy
+                float v = directDot(r, x, 0);
+                out[r] = divisors == null ? v : v / divisors[0];
+            } else {
+                // several tokens (prefill) or Q6_K: dequantise the row once, reuse it for every token
+                float[] w = rowScratch(cols);
+                dequantizeRowVector(r, w);
+                for (int t = 0; t < nTok; t++) {
+                    float v = VectorOps.dot(w, 0, x, t * cols, cols);
+                    out[t * rows + r] = divisors == null ? v : v / divisors[t];
+                }
+            }
+        }
+    }
+
+    private void dequantizeRowVector(int r, float[] w) {
+        long e0 = (long) r * cols;
+        int bound = FS.loopBound(cols);
+        switch (type) {
+            case F16 -> {
+                int c = 0;
+                for (; c < bound; c += FL) {
+                    VectorOps.f16ToFloat(data, (e0 + c) * 2).intoArray(w, c);
+                }
+                for (; c < cols; c++) {
+                    w[c] = Formats.fp16(data, (e0 + c) * 2);
+                }
+            }
+            case BF16 -> {
+                int c = 0;
+                for (; c < bound; c += FL) {
+                    VectorOps.bf16ToFloat(data, (e0 + c) * 2).intoArray(w, c);
+                }
+                for (; c < cols; c++) {
+                    w[c] = BF16Format.toFloat(data.get(Formats.LE_SHORT, (e0 + c) * 2));
+                }
+            }
+            default -> dequantizeRow(r, w, 0);
+        }
+    }
+
+    /** row r . x[xOff ..], weights read from the mapped tensor */
+    private float directDot(int r, float[] x, int xOff) {
+        long e0 = (long) r * cols;
+        FloatVector acc = FloatVector.zero(FS);
+        int bound = FS.loopBound(cols);
+        int c = 0;
+        float tail = 0f;
+        switch (type) {
+            case F32 -> {
+                for (; c < bound; c += FL) {
+                    FloatVector w = FloatVector.fromMemorySegment(FS, data, (e0 + c) * 4, VectorOps.LE);
+                    acc = w.fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                }
+                for (; c < cols; c++) {
+                    tail = Math.fma(data.get(Formats.LE_FLOAT, (e0 + c) * 4), x[xOff + c], tail);
+                }
+            }
+            case F16 -> {
+                for (; c < bound; c += FL) {
+                    acc = VectorOps.f16ToFloat(data, (e0 + c) * 2).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                }
+                for (; c < cols; c++) {
+                    tail = Math.fma(Formats.fp16(data, (e0 + c) * 2), x[xOff + c], tail);
+                }
+            }
+            case BF16 -> {
+                for (; c < bound; c += FL) {
+                    acc = VectorOps.bf16ToFloat(data, (e0 + c) * 2).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                }
+                for (; c < cols; c++) {
+                    tail = Math.fma(BF16Format.toFloat(data.get(Formats.LE_SHORT, (e0 + c) * 2)), x[xOff + c], tail);
+                }
+            }
+            case Q8_0 -> {
+                long b0 = e0 / Q8_0Format.BLOCK;
+                for (int b = 0; b < cols / Q8_0Format.BLOCK; b++) {
+                    long off = (b0 + b) * Q8_0Format.BYTES;
+                    float d = Formats.fp16(data, off);
+                    for (int j = 0; j < Q8_0Format.BLOCK; j += FL) {
+                        // W = q * d exactly as the dequantiser computes it, then FMA
+                        FloatVector w = VectorOps.int8ToFloat(data, off + 2 + j).mul(d);
+                        acc = w.fma(FloatVector.fromArray(FS, x, xOff + b * Q8_0Format.BLOCK + j), acc);
+                    }
+                }
+            }
+            default -> throw new IllegalStateException(type.toString());
+        }
+        return acc.reduceLanes(VectorOperators.ADD) + tail;
+    }
+}
