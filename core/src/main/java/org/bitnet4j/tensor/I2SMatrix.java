@@ -31,6 +31,12 @@ final class I2SMatrix extends TernaryMatrix {
     }
 
     @Override
+    boolean vectorMatmul(QuantizedActivations x, int nTok, float[] out, int r0, int r1) {
+        planes.matmul(x, nTok, beta, out, r0, r1);
+        return true;
+    }
+
+    @Override
     void vectorFloatMatmul(float[] x, int nTok, float[] out, int r0, int r1) {
         for (int r = r0; r < r1; r++) {
             for (int t = 0; t < nTok; t++) {

@@ -36,6 +36,12 @@ final class TQ2Matrix extends TernaryMatrix {
     }
 
     @Override
+    boolean vectorMatmul(QuantizedActivations x, int nTok, float[] out, int r0, int r1) {
+        planes.matmul(x, nTok, beta, out, r0, r1);
+        return true;
+    }
+
+    @Override
     void vectorFloatMatmul(float[] x, int nTok, float[] out, int r0, int r1) {
         int perRow = cols / TQ_BLOCK;
         for (int r = r0; r < r1; r++) {

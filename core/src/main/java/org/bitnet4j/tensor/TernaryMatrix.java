@@ -80,6 +80,9 @@ abstract class TernaryMatrix extends AbstractMatrix {
     public void matmul(QuantizedActivations x, int nTok, float[] out, int r0, int r1) {
         check(x, nTok, out, r0, r1);
         boolean vector = kernel == Matrices.Kernel.VECTOR;
+        if (vector && blockScales == null && vectorMatmul(x, nTok, out, r0, r1)) {
+            return;
+        }
         for (int r = r0; r < r1; r++) {
             for (int t = 0; t < nTok; t++) {
                 int qOff = t * cols;
@@ -102,6 +105,11 @@ abstract class TernaryMatrix extends AbstractMatrix {
                 out[t * rows + r] = y;
             }
         }
+    }
+
+    /** A whole-matrix vector kernel for the uniform-scale case; false when the subclass has none. */
+    boolean vectorMatmul(QuantizedActivations x, int nTok, float[] out, int r0, int r1) {
+        return false;
     }
 
     final int scalarDot(int r, int c0, int c1, byte[] q, int qOff) {

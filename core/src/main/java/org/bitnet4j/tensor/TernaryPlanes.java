@@ -130,6 +130,21 @@ final class TernaryPlanes {
         return p;
     }
 
+    /** Uniform-scale int8 product of rows [r0, r1) for nTok tokens: four rows at a time, then singles. */
+    void matmul(QuantizedActivations x, int nTok, float beta, float[] out, int r0, int r1) {
+        for (int t = 0; t < nTok; t++) {
+            int qOff = t * cols;
+            float s = x.scale[t];
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                dot4(r, x.q, qOff, beta, s, out, t * rows);
+            }
+            for (; r < r1; r++) {
+                out[t * rows + r] = Ternary.output(dot(r, 0, cols, x.q, qOff), beta, s);
+            }
+        }
+    }
+
     /** sum over c in [c0, c1) of t(r, c) * q[qOff + c]; c0 and c1 multiples of 32 */
     int dot(int r, int c0, int c1, byte[] q, int qOff) {
         int p = 2 * (r * groupsPerRow + c0 / 32);
@@ -156,6 +171,54 @@ final class TernaryPlanes {
             }
         }
         return total + widenSum(acc);
+    }
+
+    /**
+     * Four consecutive rows r..r+3 over all columns at once, written as Ternary.output(isum, beta, s)
+     * to out[outOff + r ..]: each activation load and widening is shared by four rows, and the four
+     * accumulators are independent dependency chains.
+     */
+    void dot4(int r, byte[] q, int qOff, float beta, float s, float[] out, int outOff) {
+        int g = groupsPerRow;
+        int p0 = 2 * r * g;
+        int p1 = p0 + 2 * g;
+        int p2 = p1 + 2 * g;
+        int p3 = p2 + 2 * g;
+        int end = p1;
+        int qi = qOff;
+        ShortVector zero = ShortVector.zero(SS);
+        ShortVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        int sinceFlush = 0;
+        for (; p0 < end; p0 += 2, p1 += 2, p2 += 2, p3 += 2, qi += 32) {
+            for (int k = 0; k < 32; k += L) {
+                ShortVector x = (ShortVector) ByteVector.fromArray(BL, q, qi + k)
+                        .convertShape(VectorOperators.B2S, SS, 0);
+                a0 = a0.add(x, VectorMask.fromLong(SS, (bits[p0] >>> k) & LANE_BITS))
+                        .sub(x, VectorMask.fromLong(SS, (bits[p0 + 1] >>> k) & LANE_BITS));
+                a1 = a1.add(x, VectorMask.fromLong(SS, (bits[p1] >>> k) & LANE_BITS))
+                        .sub(x, VectorMask.fromLong(SS, (bits[p1 + 1] >>> k) & LANE_BITS));
+                a2 = a2.add(x, VectorMask.fromLong(SS, (bits[p2] >>> k) & LANE_BITS))
+                        .sub(x, VectorMask.fromLong(SS, (bits[p2 + 1] >>> k) & LANE_BITS));
+                a3 = a3.add(x, VectorMask.fromLong(SS, (bits[p3] >>> k) & LANE_BITS))
+                        .sub(x, VectorMask.fromLong(SS, (bits[p3 + 1] >>> k) & LANE_BITS));
+            }
+            if (++sinceFlush == FLUSH_GROUPS) {
+                t0 += widenSum(a0);
+                t1 += widenSum(a1);
+                t2 += widenSum(a2);
+                t3 += widenSum(a3);
+                a0 = zero;
+                a1 = zero;
+                a2 = zero;
+                a3 = zero;
+                sinceFlush = 0;
+            }
+        }
+        out[outOff + r] = Ternary.output(t0 + widenSum(a0), beta, s);
+        out[outOff + r + 1] = Ternary.output(t1 + widenSum(a1), beta, s);
+        out[outOff + r + 2] = Ternary.output(t2 + widenSum(a2), beta, s);
+        out[outOff + r + 3] = Ternary.output(t3 + widenSum(a3), beta, s);
     }
 
     private static int widenSum(ShortVector acc) {
