@@ -1,5 +1,12 @@
 package org.bitnet4j.tensor;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Activations of one linear input, quantised once per token and shared by every row (and every
  * matrix that reads the same input, e.g. q, k and v).
@@ -42,10 +49,61 @@ public final class QuantizedActivations {
             throw new IllegalArgumentException(nTok + " tokens > buffer of " + maxTokens);
         }
         for (int t = 0; t < nTok; t++) {
-            quantizeRow(x, t * cols, cols, q, t * cols, scale, sum, t);
+            if (VECTOR) {
+                quantizeRowVector(x, t * cols, cols, q, t * cols, scale, sum, t);
+            } else {
+                quantizeRow(x, t * cols, cols, q, t * cols, scale, sum, t);
+            }
         }
         tokens = nTok;
         return this;
+    }
+
+    /** -Dbitnet4j.kernel=scalar selects the scalar quantiser too (both give identical bytes). */
+    private static final boolean VECTOR =
+            !"scalar".equalsIgnoreCase(System.getProperty(Matrices.Kernel.PROPERTY, "vector").trim());
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BS =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, FS.length() * 8)));
+    /** 1.5 * 2^23: adding and subtracting it rounds |v| < 2^22 to an integer, ties to even, like rint */
+    private static final float ROUND = 12582912f;
+
+    /**
+     * The vector version of {@link #quantizeRow}, byte for byte the same: max is exact in any order, the
+     * products x * s are the same float multiplications, the round trick equals rint for |v| <= 2^22
+     * (here |v| <= 127 up to one rounding) and the clamp happens in float before the conversion.
+     */
+    static void quantizeRowVector(float[] x, int xOff, int n, byte[] q, int qOff, float[] scale, int[] sum, int t) {
+        int fl = FS.length();
+        int bound = fl >= 8 ? FS.loopBound(n) : 0; // BS then has exactly fl byte lanes
+        FloatVector vmax = FloatVector.zero(FS);
+        int i = 0;
+        for (; i < bound; i += fl) {
+            vmax = vmax.max(FloatVector.fromArray(FS, x, xOff + i).abs());
+        }
+        float amax = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            amax = Math.max(amax, Math.abs(x[xOff + i]));
+        }
+        float s = 127f / Math.max(amax, EPS);
+        IntVector vsum = IntVector.zero(VectorSpecies.of(int.class, FS.vectorShape()));
+        for (i = 0; i < bound; i += fl) {
+            FloatVector v = FloatVector.fromArray(FS, x, xOff + i).mul(s);
+            v = v.add(ROUND).sub(ROUND).max(-128f).min(127f);
+            IntVector c = (IntVector) v.convert(VectorOperators.F2I, 0);
+            ((ByteVector) c.convertShape(VectorOperators.I2B, BS, 0)).intoArray(q, qOff + i);
+            vsum = vsum.add(c);
+        }
+        int total = vsum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float v = (float) Math.rint(x[xOff + i] * s);
+            int c = (int) Math.max(-128f, Math.min(127f, v));
+            q[qOff + i] = (byte) c;
+            total += c;
+        }
+        scale[t] = s;
+        sum[t] = total;
     }
 
     /** The scalar definition; a vector version must give identical bytes. */
