@@ -4,7 +4,10 @@ import static org.bitnet4j.tensor.VectorOps.FL;
 import static org.bitnet4j.tensor.VectorOps.FS;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import jdk.incubator.vector.VectorOperators;
 import org.bitnet4j.gguf.GgmlType;
 
@@ -20,6 +23,7 @@ import org.bitnet4j.gguf.GgmlType;
  * which is sum_c W[r][c] * (q_c / s_t) up to rounding.
  */
 final class FloatMatrix extends AbstractMatrix {
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final ThreadLocal<float[]> ACT = ThreadLocal.withInitial(() -> new float[0]);
 
     private final WeightFormat format;
@@ -97,7 +101,8 @@ final class FloatMatrix extends AbstractMatrix {
         }
     }
 
-    private void dequantizeRowVector(int r, float[] w) {
+    /** row r decoded by the vector code (bit-identical to the format's scalar decoder; tested) */
+    void dequantizeRowVector(int r, float[] w) {
         long e0 = (long) r * cols;
         int bound = FS.loopBound(cols);
         switch (type) {
@@ -119,7 +124,56 @@ final class FloatMatrix extends AbstractMatrix {
                     w[c] = BF16Format.toFloat(data.get(Formats.LE_SHORT, (e0 + c) * 2));
                 }
             }
+            case Q8_0 -> {
+                if (FL < 8 || 32 % FL != 0) {
+                    dequantizeRow(r, w, 0);
+                    return;
+                }
+                long b0 = e0 / Q8_0Format.BLOCK;
+                for (int b = 0; b < cols / Q8_0Format.BLOCK; b++) {
+                    long off = (b0 + b) * Q8_0Format.BYTES;
+                    float d = Formats.fp16(data, off);
+                    for (int j = 0; j < Q8_0Format.BLOCK; j += FL) {
+                        VectorOps.int8ToFloat(data, off + 2 + j).mul(d).intoArray(w, b * Q8_0Format.BLOCK + j);
+                    }
+                }
+            }
+            case Q6_K -> {
+                if (16 % FL != 0) {
+                    dequantizeRow(r, w, 0);
+                    return;
+                }
+                long b0 = e0 / Q6_KFormat.BLOCK;
+                for (int b = 0; b < cols / Q6_KFormat.BLOCK; b++) {
+                    q6kBlock(data, (b0 + b) * Q6_KFormat.BYTES, w, b * Q6_KFormat.BLOCK);
+                }
+            }
             default -> dequantizeRow(r, w, 0);
+        }
+    }
+
+    /**
+     * One Q6_K block decoded 32 codes at a time in byte lanes (see {@link Q6_KFormat} for the layout), then
+     * widened to floats and multiplied by d * scale: the same float product as the scalar decoder.
+     */
+    private static void q6kBlock(MemorySegment data, long off, float[] w, int o) {
+        float d = Formats.fp16(data, off + Q6_KFormat.D);
+        for (int h = 0; h < 2; h++) {
+            ByteVector ql0 = ByteVector.fromMemorySegment(B32, data, off + 64 * h, VectorOps.LE);
+            ByteVector ql1 = ByteVector.fromMemorySegment(B32, data, off + 64 * h + 32, VectorOps.LE);
+            ByteVector qh = ByteVector.fromMemorySegment(B32, data, off + Q6_KFormat.QH + 32 * h, VectorOps.LE);
+            for (int k = 0; k < 4; k++) {
+                ByteVector lo = (k & 1) == 0 ? ql0 : ql1;
+                lo = k < 2 ? lo.and((byte) 0xF) : lo.lanewise(VectorOperators.LSHR, 4);
+                ByteVector hi = qh.lanewise(VectorOperators.LSHR, 2 * k).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                ByteVector q = lo.or(hi).sub((byte) 32);
+                int e = 128 * h + 32 * k;
+                for (int p = 0; p < 32 / FL; p++) {
+                    int sub = (e + p * FL) / 16;
+                    float dsc = d * data.get(ValueLayout.JAVA_BYTE, off + Q6_KFormat.SCALES + sub);
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, FS, p)).mul(dsc).intoArray(w, o + e + p * FL);
+                }
+            }
         }
     }
 

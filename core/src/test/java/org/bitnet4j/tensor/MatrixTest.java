@@ -286,6 +286,27 @@ class MatrixTest {
         }
     }
 
+    /** the vector row decoders used for prefill give exactly the scalar decoders' values */
+    @Test
+    void vectorRowDecodersAreBitExact() {
+        Random rnd = new Random(16);
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q6_K}) {
+            int rows = 3, cols = type.blockSize == 1 ? 275 : 512;
+            float[] w = randomWeights(rnd, rows * cols);
+            w[5] = 0f;
+            w[6] = -0f;
+            w[7] = 1e-7f; // an fp16 subnormal
+            MemorySegment data = encode(type, w, 0f);
+            FloatMatrix m = (FloatMatrix) Matrices.of(type, data, rows, cols, Kernel.VECTOR);
+            for (int r = 0; r < rows; r++) {
+                float[] expected = new float[cols], got = new float[cols];
+                m.dequantizeRow(r, expected, 0);
+                m.dequantizeRowVector(r, got);
+                assertBitsEqual(expected, got, type + " row " + r);
+            }
+        }
+    }
+
     @Test
     void vectorF16ConversionMatchesJdkForEveryHalf() {
         MemorySegment data = Arena.ofAuto().allocate(2 * 65536, 32);
