@@ -12,6 +12,15 @@ import java.nio.file.Path;
 public interface Tokenizer {
 
     /**
+     * Builds the tokenizer described by a GGUF file's {@code tokenizer.ggml.*} metadata.
+     *
+     * @throws org.bitnet4j.gguf.GgufFormatException naming the key when the metadata is missing or inconsistent
+     */
+    static Tokenizer fromGguf(org.bitnet4j.gguf.GgufMetadata md) {
+        return GgufTokenizerLoader.load(md);
+    }
+
+    /**
      * Builds a byte-level BPE tokenizer from a Hugging Face {@code tokenizer.json}; a
      * {@code tokenizer_config.json} beside it, if present, supplies the BOS/EOS tokens and flags.
      *

@@ -3,6 +3,7 @@ package org.bitnet4j.tokenizer.chat;
 import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
+import org.bitnet4j.gguf.GgufMetadata;
 import org.bitnet4j.tokenizer.Tokenizer;
 
 /**
@@ -68,6 +69,13 @@ public final class ChatTemplates {
     /** The Jinja engine on the class path (the bitnet4j-template module), or null. */
     public static ChatTemplateEngine jinjaEngine() {
         return ServiceLoader.load(ChatTemplateEngine.class).findFirst().orElse(null);
+    }
+
+    /** The template of a GGUF model: its {@code tokenizer.chat_template} if usable, else a built-in by architecture and vocabulary. */
+    public static ChatTemplate forModel(GgufMetadata md, Tokenizer tokenizer) {
+        String source = md.getString(CHAT_TEMPLATE_KEY, null);
+        String arch = md.getString("general.architecture", null);
+        return select(source, arch, tokenizer);
     }
 
     /**
