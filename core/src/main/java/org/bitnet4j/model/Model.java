@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bitnet4j.gguf.GgmlType;
 import org.bitnet4j.gguf.GgufFile;
+import org.bitnet4j.gguf.GgufFormatException;
 import org.bitnet4j.gguf.GgufTensorInfo;
 import org.bitnet4j.tensor.Matrices;
 import org.bitnet4j.tensor.Matrix;
@@ -114,7 +115,11 @@ public final class Model implements AutoCloseable {
                 throw new ModelException(file.path() + ": tensor " + name + " has shape " + shape(t.dims())
                         + ", expected [" + cols + ", " + rows + "]");
             }
-            return Matrices.of(t.type(), file.data(t), rows, cols);
+            try {
+                return Matrices.of(t.type(), file.data(t), rows, cols);
+            } catch (GgufFormatException e) {
+                throw new GgufFormatException(file.path() + ": tensor " + name + ": " + e.getMessage(), e);
+            }
         }
 
         float[] vector(String name, int n) {
