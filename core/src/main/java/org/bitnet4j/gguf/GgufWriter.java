@@ -134,7 +134,7 @@ public final class GgufWriter implements AutoCloseable {
             throw new IllegalArgumentException("tensor " + name + " written twice");
         }
         writeHeaderIfNeeded();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) { // shared: producers may fill rows from several threads
             MemorySegment seg = channel.map(FileChannel.MapMode.READ_WRITE, dataStart + d.offset(), d.bytes(), arena);
             fill.accept(seg);
             seg.force();
