@@ -58,35 +58,35 @@ final class TQ1Matrix extends TernaryMatrix {
 
     @Override
     int vectorDot(int r, int c0, int c1, byte[] q, int qOff) {
-        long off = ((long) r * cols + c0) / TQ_BLOCK * TQ1_0Format.BYTES;
-        int qb = qOff + c0;
-        ShortVector zero = ShortVector.zero(SS);
-        ShortVector acc = zero;
+        long rowOff = ((long) r * cols + c0) / TQ_BLOCK * TQ1_0Format.BYTES;
         int total = 0;
-        int sinceFlush = 0;
-        for (int c = c0; c < c1; c += TQ_BLOCK, off += TQ1_0Format.BYTES, qb += TQ_BLOCK) {
-            for (int m = 0; m < 32; m += L) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BL, data, off + m, VectorOps.LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
-                for (int n = 0; n < 5; n++) {
-                    ShortVector t = v.mul((short) TQ1_0Format.POW3[n]).and((short) 0xFF);
-                    acc = accumulate(acc, t, q, qb + 32 * n + m);
+        // chunks of FLUSH_BLOCKS blocks; the short accumulator is widened between chunks, outside the
+        // hot loop (a widening branch inside it makes C2 box the vector)
+        for (int b0 = 0, nb = (c1 - c0) / TQ_BLOCK; b0 < nb; b0 += FLUSH_BLOCKS) {
+            int b1 = Math.min(nb, b0 + FLUSH_BLOCKS);
+            ShortVector acc = ShortVector.zero(SS);
+            long off = rowOff + (long) b0 * TQ1_0Format.BYTES;
+            int qb = qOff + c0 + b0 * TQ_BLOCK;
+            for (int b = b0; b < b1; b++, off += TQ1_0Format.BYTES, qb += TQ_BLOCK) {
+                for (int m = 0; m < 32; m += L) {
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BL, data, off + m, VectorOps.LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                    for (int n = 0; n < 5; n++) {
+                        ShortVector t = v.mul((short) TQ1_0Format.POW3[n]).and((short) 0xFF);
+                        acc = accumulate(acc, t, q, qb + 32 * n + m);
+                    }
+                }
+                ByteVector src = ByteVector.fromMemorySegment(B32, data, off + TAIL_FROM, VectorOps.LE);
+                for (int k = 0; k < TAIL_CHUNKS; k++) {
+                    ShortVector v = (ShortVector) ByteVector.fromArray(B32, TAIL_INDEX, 32 * k).selectFrom(src)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
+                    ShortVector t = v.mul(ShortVector.fromArray(SS, TAIL_MUL, k * L)).and((short) 0xFF);
+                    acc = accumulate(acc, t, q, qb + 160 + k * L);
                 }
             }
-            ByteVector src = ByteVector.fromMemorySegment(B32, data, off + TAIL_FROM, VectorOps.LE);
-            for (int k = 0; k < TAIL_CHUNKS; k++) {
-                ShortVector v = (ShortVector) ByteVector.fromArray(B32, TAIL_INDEX, 32 * k).selectFrom(src)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SS, 0);
-                ShortVector t = v.mul(ShortVector.fromArray(SS, TAIL_MUL, k * L)).and((short) 0xFF);
-                acc = accumulate(acc, t, q, qb + 160 + k * L);
-            }
-            if (++sinceFlush == FLUSH_BLOCKS) {
-                total += widenSum(acc);
-                acc = zero;
-                sinceFlush = 0;
-            }
+            total += widenSum(acc);
         }
-        return total + widenSum(acc);
+        return total;
     }
 
     /** t holds (byte * 3^n) & 0xFF per lane: below 86 is code 0 (-1), from 171 code 2 (+1) */

@@ -17,9 +17,11 @@ import org.bitnet4j.gguf.GgufFormatException;
  * Ternary weights repacked as two bit planes, the layout the vector kernel wants: for each row and each
  * group of 32 consecutive weights, an int whose bit i says "weight 32g+i is +1" and one for "is -1".
  * Same 2 bits per weight as I2_S / TQ2_0, so the repack costs no memory beyond the (then cold) file pages.
+ * Rows are interleaved in blocks of four (the kernel's tile), so a four-row pass reads one sequential
+ * stream instead of four short ones; the row count is padded to a multiple of four with zero weights.
  * <pre>
- *   bits[2 * (r * groupsPerRow + g)]     plus plane of row r, group g
- *   bits[2 * (r * groupsPerRow + g) + 1] minus plane
+ *   bits[8 * ((r / 4) * groupsPerRow + g) + 2 * (r % 4)]      plus plane of row r, group g
+ *   bits[8 * ((r / 4) * groupsPerRow + g) + 2 * (r % 4) + 1]  minus plane
  * </pre>
  * The int8 kernel widens 32 activations to shorts and does one masked add and one masked subtract per
  * 32 weights; short lanes hold at most 128 terms of |q| <= 128 before they are widened into the int total.
@@ -41,11 +43,16 @@ final class TernaryPlanes {
     final int groupsPerRow;
     final int[] bits;
 
+    /** index of row r's plus plane for group g */
+    int index(int r, int g) {
+        return 8 * ((r >>> 2) * groupsPerRow + g) + 2 * (r & 3);
+    }
+
     private TernaryPlanes(int rows, int cols) {
         this.rows = rows;
         this.cols = cols;
         this.groupsPerRow = cols / 32;
-        this.bits = new int[Math.multiplyExact(Math.multiplyExact(rows, groupsPerRow), 2)];
+        this.bits = new int[Math.multiplyExact(Math.multiplyExact((rows + 3) / 4, groupsPerRow), 8)];
     }
 
     /**
@@ -98,15 +105,15 @@ final class TernaryPlanes {
     /** I2_S: weight 128b + 32k + j is in byte 32b + j at shift 6 - 2k. */
     static TernaryPlanes fromI2S(MemorySegment data, int rows, int cols) {
         TernaryPlanes p = new TernaryPlanes(rows, cols);
-        int n = 0;
         for (int r = 0; r < rows; r++) {
             for (int g = 0; g < p.groupsPerRow; g++) {
                 long e = (long) r * cols + 32L * g;
                 long block = e >>> 7;
                 int k = (int) ((e >>> 5) & 3);
                 long v = planes(data, block * I2_SFormat.BYTES, 6 - 2 * k);
-                p.bits[n++] = (int) v;
-                p.bits[n++] = (int) (v >>> 32);
+                int n = p.index(r, g);
+                p.bits[n] = (int) v;
+                p.bits[n + 1] = (int) (v >>> 32);
             }
         }
         return p;
@@ -115,7 +122,6 @@ final class TernaryPlanes {
     /** TQ2_0: weight 256b + 128h + 32l + m is in byte 66b + 32h + m at shift 2l. */
     static TernaryPlanes fromTQ2(MemorySegment data, int rows, int cols) {
         TernaryPlanes p = new TernaryPlanes(rows, cols);
-        int n = 0;
         for (int r = 0; r < rows; r++) {
             for (int g = 0; g < p.groupsPerRow; g++) {
                 long e = (long) r * cols + 32L * g;
@@ -123,19 +129,23 @@ final class TernaryPlanes {
                 int h = (int) ((e >>> 7) & 1);
                 int l = (int) ((e >>> 5) & 3);
                 long v = planes(data, block * TQ2_0Format.BYTES + 32L * h, 2 * l);
-                p.bits[n++] = (int) v;
-                p.bits[n++] = (int) (v >>> 32);
+                int n = p.index(r, g);
+                p.bits[n] = (int) v;
+                p.bits[n + 1] = (int) (v >>> 32);
             }
         }
         return p;
     }
 
-    /** Uniform-scale int8 product of rows [r0, r1) for nTok tokens: four rows at a time, then singles. */
+    /** Uniform-scale int8 product of rows [r0, r1) for nTok tokens: aligned four-row tiles, singles around them. */
     void matmul(QuantizedActivations x, int nTok, float beta, float[] out, int r0, int r1) {
         for (int t = 0; t < nTok; t++) {
             int qOff = t * cols;
             float s = x.scale[t];
             int r = r0;
+            for (; r < r1 && (r & 3) != 0; r++) {
+                out[t * rows + r] = Ternary.output(dot(r, 0, cols, x.q, qOff), beta, s);
+            }
             for (; r + 4 <= r1; r += 4) {
                 dot4(r, x.q, qOff, beta, s, out, t * rows);
             }
@@ -147,78 +157,64 @@ final class TernaryPlanes {
 
     /** sum over c in [c0, c1) of t(r, c) * q[qOff + c]; c0 and c1 multiples of 32 */
     int dot(int r, int c0, int c1, byte[] q, int qOff) {
-        int p = 2 * (r * groupsPerRow + c0 / 32);
-        int end = 2 * (r * groupsPerRow + c1 / 32);
-        int qi = qOff + c0;
-        ShortVector zero = ShortVector.zero(SS);
-        ShortVector acc = zero;
         int total = 0;
-        int sinceFlush = 0;
-        for (; p < end; p += 2, qi += 32) {
-            int plus = bits[p];
-            int minus = bits[p + 1];
-            for (int k = 0; k < 32; k += L) {
-                ShortVector x = (ShortVector) ByteVector.fromArray(BL, q, qi + k)
-                        .convertShape(VectorOperators.B2S, SS, 0);
-                VectorMask<Short> mp = VectorMask.fromLong(SS, (plus >>> k) & LANE_BITS);
-                VectorMask<Short> mm = VectorMask.fromLong(SS, (minus >>> k) & LANE_BITS);
-                acc = acc.add(x, mp).sub(x, mm);
+        for (int g0 = c0 / 32, gEnd = c1 / 32; g0 < gEnd; g0 += FLUSH_GROUPS) {
+            int g1 = Math.min(gEnd, g0 + FLUSH_GROUPS);
+            ShortVector acc = ShortVector.zero(SS);
+            int qi = qOff + 32 * g0;
+            for (int p = index(r, g0), end = index(r, g1); p < end; p += 8, qi += 32) {
+                int plus = bits[p];
+                int minus = bits[p + 1];
+                for (int k = 0; k < 32; k += L) {
+                    ShortVector x = (ShortVector) ByteVector.fromArray(BL, q, qi + k)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    VectorMask<Short> mp = VectorMask.fromLong(SS, (plus >>> k) & LANE_BITS);
+                    VectorMask<Short> mm = VectorMask.fromLong(SS, (minus >>> k) & LANE_BITS);
+                    acc = acc.add(x, mp).sub(x, mm);
+                }
             }
-            if (++sinceFlush == FLUSH_GROUPS) {
-                total += widenSum(acc);
-                acc = zero;
-                sinceFlush = 0;
-            }
+            total += widenSum(acc);
         }
-        return total + widenSum(acc);
+        return total;
     }
 
     /**
-     * Four consecutive rows r..r+3 over all columns at once, written as Ternary.output(isum, beta, s)
+     * Four consecutive rows r..r+3 (r a multiple of 4) over all columns at once, written as Ternary.output(isum, beta, s)
      * to out[outOff + r ..]: each activation load and widening is shared by four rows, and the four
      * accumulators are independent dependency chains.
      */
     void dot4(int r, byte[] q, int qOff, float beta, float s, float[] out, int outOff) {
         int g = groupsPerRow;
-        int p0 = 2 * r * g;
-        int p1 = p0 + 2 * g;
-        int p2 = p1 + 2 * g;
-        int p3 = p2 + 2 * g;
-        int end = p1;
-        int qi = qOff;
-        ShortVector zero = ShortVector.zero(SS);
-        ShortVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        int sinceFlush = 0;
-        for (; p0 < end; p0 += 2, p1 += 2, p2 += 2, p3 += 2, qi += 32) {
-            for (int k = 0; k < 32; k += L) {
-                ShortVector x = (ShortVector) ByteVector.fromArray(BL, q, qi + k)
-                        .convertShape(VectorOperators.B2S, SS, 0);
-                a0 = a0.add(x, VectorMask.fromLong(SS, (bits[p0] >>> k) & LANE_BITS))
-                        .sub(x, VectorMask.fromLong(SS, (bits[p0 + 1] >>> k) & LANE_BITS));
-                a1 = a1.add(x, VectorMask.fromLong(SS, (bits[p1] >>> k) & LANE_BITS))
-                        .sub(x, VectorMask.fromLong(SS, (bits[p1 + 1] >>> k) & LANE_BITS));
-                a2 = a2.add(x, VectorMask.fromLong(SS, (bits[p2] >>> k) & LANE_BITS))
-                        .sub(x, VectorMask.fromLong(SS, (bits[p2 + 1] >>> k) & LANE_BITS));
-                a3 = a3.add(x, VectorMask.fromLong(SS, (bits[p3] >>> k) & LANE_BITS))
-                        .sub(x, VectorMask.fromLong(SS, (bits[p3 + 1] >>> k) & LANE_BITS));
+        // chunks of FLUSH_GROUPS: the short accumulators are widened between chunks, outside the hot loop
+        // (a widening branch inside it makes C2 box the vectors)
+        for (int g0 = 0; g0 < g; g0 += FLUSH_GROUPS) {
+            int g1 = Math.min(g, g0 + FLUSH_GROUPS);
+            ShortVector a0 = ShortVector.zero(SS), a1 = a0, a2 = a0, a3 = a0;
+            int qi = qOff + 32 * g0;
+            for (int p = index(r, g0), end = index(r, g1); p < end; p += 8, qi += 32) {
+                for (int k = 0; k < 32; k += L) {
+                    ShortVector x = (ShortVector) ByteVector.fromArray(BL, q, qi + k)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    a0 = a0.add(x, VectorMask.fromLong(SS, (bits[p] >>> k) & LANE_BITS))
+                            .sub(x, VectorMask.fromLong(SS, (bits[p + 1] >>> k) & LANE_BITS));
+                    a1 = a1.add(x, VectorMask.fromLong(SS, (bits[p + 2] >>> k) & LANE_BITS))
+                            .sub(x, VectorMask.fromLong(SS, (bits[p + 3] >>> k) & LANE_BITS));
+                    a2 = a2.add(x, VectorMask.fromLong(SS, (bits[p + 4] >>> k) & LANE_BITS))
+                            .sub(x, VectorMask.fromLong(SS, (bits[p + 5] >>> k) & LANE_BITS));
+                    a3 = a3.add(x, VectorMask.fromLong(SS, (bits[p + 6] >>> k) & LANE_BITS))
+                            .sub(x, VectorMask.fromLong(SS, (bits[p + 7] >>> k) & LANE_BITS));
+                }
             }
-            if (++sinceFlush == FLUSH_GROUPS) {
-                t0 += widenSum(a0);
-                t1 += widenSum(a1);
-                t2 += widenSum(a2);
-                t3 += widenSum(a3);
-                a0 = zero;
-                a1 = zero;
-                a2 = zero;
-                a3 = zero;
-                sinceFlush = 0;
-            }
+            t0 += widenSum(a0);
+            t1 += widenSum(a1);
+            t2 += widenSum(a2);
+            t3 += widenSum(a3);
         }
-        out[outOff + r] = Ternary.output(t0 + widenSum(a0), beta, s);
-        out[outOff + r + 1] = Ternary.output(t1 + widenSum(a1), beta, s);
-        out[outOff + r + 2] = Ternary.output(t2 + widenSum(a2), beta, s);
-        out[outOff + r + 3] = Ternary.output(t3 + widenSum(a3), beta, s);
+        out[outOff + r] = Ternary.output(t0, beta, s);
+        out[outOff + r + 1] = Ternary.output(t1, beta, s);
+        out[outOff + r + 2] = Ternary.output(t2, beta, s);
+        out[outOff + r + 3] = Ternary.output(t3, beta, s);
     }
 
     private static int widenSum(ShortVector acc) {
@@ -229,11 +225,9 @@ final class TernaryPlanes {
 
     /** sum over c in [c0, c1) of t(r, c) * x[xOff + c] in float lanes; c0, c1 multiples of 32 */
     float dot(int r, int c0, int c1, float[] x, int xOff) {
-        int p = 2 * (r * groupsPerRow + c0 / 32);
-        int end = 2 * (r * groupsPerRow + c1 / 32);
         int xi = xOff + c0;
         FloatVector acc = FloatVector.zero(VectorOps.FS);
-        for (; p < end; p += 2, xi += 32) {
+        for (int p = index(r, c0 / 32), end = index(r, c1 / 32); p < end; p += 8, xi += 32) {
             int plus = bits[p];
             int minus = bits[p + 1];
             for (int k = 0; k < 32; k += VectorOps.FL) {
