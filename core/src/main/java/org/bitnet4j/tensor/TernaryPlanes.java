@@ -137,21 +137,28 @@ final class TernaryPlanes {
         return p;
     }
 
-    /** Uniform-scale int8 product of rows [r0, r1) for nTok tokens: aligned four-row tiles, singles around them. */
+    /**
+     * Uniform-scale int8 product of rows [r0, r1) for nTok tokens: aligned four-row tiles, single rows
+     * around them. Tokens are the inner loop so a tile's planes stay in L1 while every token reads them.
+     */
     void matmul(QuantizedActivations x, int nTok, float beta, float[] out, int r0, int r1) {
+        int r = r0;
+        for (; r < r1 && (r & 3) != 0; r++) {
+            single(x, nTok, beta, out, r);
+        }
+        for (; r + 4 <= r1; r += 4) {
+            for (int t = 0; t < nTok; t++) {
+                dot4(r, x.q, t * cols, beta, x.scale[t], out, t * rows);
+            }
+        }
+        for (; r < r1; r++) {
+            single(x, nTok, beta, out, r);
+        }
+    }
+
+    private void single(QuantizedActivations x, int nTok, float beta, float[] out, int r) {
         for (int t = 0; t < nTok; t++) {
-            int qOff = t * cols;
-            float s = x.scale[t];
-            int r = r0;
-            for (; r < r1 && (r & 3) != 0; r++) {
-                out[t * rows + r] = Ternary.output(dot(r, 0, cols, x.q, qOff), beta, s);
-            }
-            for (; r + 4 <= r1; r += 4) {
-                dot4(r, x.q, qOff, beta, s, out, t * rows);
-            }
-            for (; r < r1; r++) {
-                out[t * rows + r] = Ternary.output(dot(r, 0, cols, x.q, qOff), beta, s);
-            }
+            out[t * rows + r] = Ternary.output(dot(r, 0, cols, x.q, t * cols), beta, x.scale[t]);
         }
     }
 
