@@ -224,6 +224,6 @@ final class FloatMatrix extends AbstractMatrix {
             }
             default -> throw new IllegalStateException(type.toString());
         }
-        return acc.reduceLanes(VectorOperators.ADD) + tail;
+        return VectorOps.sumLanes(acc) + tail;
     }
 }

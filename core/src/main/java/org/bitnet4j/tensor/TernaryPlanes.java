@@ -243,6 +243,6 @@ final class TernaryPlanes {
                         .sub(v, VectorMask.fromLong(VectorOps.FS, (minus >>> k) & FLANE_BITS));
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc);
     }
 }

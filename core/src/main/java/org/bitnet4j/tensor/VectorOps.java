@@ -34,11 +34,23 @@ final class VectorOps {
         for (; i < bound; i += FL) {
             acc = FloatVector.fromArray(FS, a, aOff + i).fma(FloatVector.fromArray(FS, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             sum = Math.fma(a[aOff + i], b[bOff + i], sum);
         }
         return sum;
+    }
+
+    /**
+     * Lane sum in a fixed order (lane 0 first). {@code reduceLanes(ADD)} on floats may add in a different order
+     * when compiled than when interpreted, which made float-path logits differ between runs of the same JVM.
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < FL; i++) {
+            s += v.lane(i);
+        }
+        return s;
     }
 
     /** FL fp16 values (little-endian at off) as floats, exactly as {@link Float#float16ToFloat}. */

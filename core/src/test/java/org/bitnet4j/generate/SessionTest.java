@@ -66,6 +66,22 @@ class SessionTest {
         }
     }
 
+    /**
+     * Float reductions in a fixed lane order: the JIT must not change results between calls (it did with
+     * reduceLanes(ADD), whose order differs between interpreted and compiled code).
+     */
+    @Test
+    void floatPathGivesTheSameLogitsEveryTime() {
+        Path f32 = MODEL.resolveSibling("bitnet-silu-f32.gguf");
+        try (Model m = Model.load(f32); Session s = new Session(m, new SessionOptions(2, 64, 16, ActivationMode.FLOAT))) {
+            float[] first = s.append(PROMPT, null).clone();
+            for (int i = 0; i < 200; i++) {
+                s.reset();
+                assertArrayEquals(first, s.append(PROMPT, null), "run " + i);
+            }
+        }
+    }
+
     @Test
     void contextOverflowIsAClearError() {
         try (Model m = Model.load(MODEL); Session s = new Session(m, new SessionOptions(1, 16, 8, ActivationMode.INT8))) {
