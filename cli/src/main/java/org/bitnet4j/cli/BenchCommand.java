@@ -3,7 +3,7 @@ package org.bitnet4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +20,8 @@ import org.bitnet4j.model.ActivationMode;
 import org.bitnet4j.model.Model;
 import org.bitnet4j.model.ModelConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /**
@@ -30,6 +32,9 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark prompt processing (pp) and token generation (tg) speed, like llama-bench.")
 final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf", description = "GGUF model file")
     Path model;
 
@@ -62,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
         if (reps < 1) {
             throw new IllegalArgumentException("-r must be >= 1");
         }
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         List<Row> rows = new ArrayList<>();
         try (Model m = Model.load(model)) {
             ModelConfig c = m.config;
@@ -96,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(PrintStream out, Row r) {
+    private void print(PrintWriter out, Row r) {
         if (json) {
             return;
         }

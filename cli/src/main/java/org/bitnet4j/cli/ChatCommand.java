@@ -3,7 +3,7 @@ package org.bitnet4j.cli;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +16,8 @@ import org.bitnet4j.tokenizer.chat.ChatMessage;
 import org.bitnet4j.tokenizer.chat.ChatTemplate;
 import org.bitnet4j.tokenizer.chat.ChatTemplates;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -23,6 +25,9 @@ import picocli.CommandLine.Option;
         description = "Multi-turn chat on the terminal. The conversation stays in the KV cache between turns, so each "
                 + "turn evaluates only its new tokens. Type /exit (or end input) to leave, /reset to start over.")
 final class ChatCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions model;
 
@@ -42,7 +47,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (Model m = model.load(); Session s = new Session(m, model.session(m))) {
             ChatTemplate tpl = template == null ? ChatTemplates.forModel(m.file().metadata(), m.tokenizer)
@@ -84,14 +89,14 @@ final class ChatCommand implements Callable<Integer> {
                     });
                 } catch (ModelException e) {
                     out.println();
-                    System.err.println("error: " + e.getMessage() + " (use /reset or a larger -c)");
+                    spec.commandLine().getErr().println("error: " + e.getMessage() + " (use /reset or a larger -c)");
                     history.removeLast();
                     continue;
                 }
                 out.println();
                 history.add(new ChatMessage("assistant", r.text().strip()));
                 if (showSpeed) {
-                    System.err.printf("[prompt %d tokens (%d cached), %.1f tok/s; answer %d tokens, %.1f tok/s]%n",
+                    spec.commandLine().getErr().printf("[prompt %d tokens (%d cached), %.1f tok/s; answer %d tokens, %.1f tok/s]%n",
                             r.promptTokens(), r.cachedTokens(), r.promptTokensPerSecond(), r.generatedTokens(),
                             r.generationTokensPerSecond());
                 }

@@ -10,6 +10,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.bitnet4j.gguf.GgmlType;
 import org.bitnet4j.model.DummyModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 @Command(name = "dummy", mixinStandardHelpOptions = true,
@@ -17,6 +19,9 @@ import picocli.CommandLine.Option;
                 + "sizes (125M 350M 1B 1.5B 2.7B 3.8B 7B 13B 30B 70B 100B). The same seed gives the same ternary weights in "
                 + "every type, so conversions between them are lossless.")
 final class DummyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--shape", required = true, paramLabel = "SHAPE", description = "2B4T, 125M ... 100B (or tiny)")
     String shape;
 
@@ -57,12 +62,12 @@ final class DummyCommand implements Callable<Integer> {
         int v = DummyModel.vocabSize(s, vocab);
         long total = DummyModel.dataBytes(s, v, lin, emb);
         long t0 = System.nanoTime();
-        try (ProgressBar pb = new ProgressBarBuilder().setTaskName("dummy " + s.name()).setInitialMax(total >> 20)
-                .setUnit(" MiB", 1).setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
+        try (ProgressBar pb = new ProgressBarBuilder().setTaskName("dummy " + s.name()).setInitialMax(Math.max(1, total >> 10))
+                .setUnit(" MiB", 1024).setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
                 .build()) {
-            DummyModel.write(s, lin, emb, vocab, seed, out, force, threads, done -> pb.stepTo(done >> 20));
+            DummyModel.write(s, lin, emb, vocab, seed, out, force, threads, done -> pb.stepTo(done >> 10));
         }
-        System.err.printf("wrote %s: %s, %s weights + %s embedding, %.2f GiB in %.1f s%n", out, s.name(),
+        spec.commandLine().getErr().printf("wrote %s: %s, %s weights + %s embedding, %.2f GiB in %.1f s%n", out, s.name(),
                 lin, emb, total / (double) (1L << 30), (System.nanoTime() - t0) / 1e9);
         return 0;
     }

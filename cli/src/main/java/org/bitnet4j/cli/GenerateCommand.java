@@ -1,18 +1,23 @@
 package org.bitnet4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import org.bitnet4j.generate.GenerationResult;
 import org.bitnet4j.generate.Session;
 import org.bitnet4j.model.Model;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continue a prompt; prints the text as it is generated and the speed on stderr.")
 final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions model;
 
@@ -30,7 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.load(); Session s = new Session(m, model.session(m))) {
             int[] ids = m.tokenizer.encode(prompt, !noBos, true);
             if (!noEcho) {
@@ -43,7 +48,7 @@ final class GenerateCommand implements Callable<Integer> {
                 return true;
             });
             out.println();
-            System.err.printf("%nprompt: %d tokens, %.2f tok/s | generated: %d tokens, %.2f tok/s | finish: %s%n",
+            spec.commandLine().getErr().printf("%nprompt: %d tokens, %.2f tok/s | generated: %d tokens, %.2f tok/s | finish: %s%n",
                     r.promptTokens(), r.promptTokensPerSecond(), r.generatedTokens(), r.generationTokensPerSecond(),
                     r.finishReason().openAiName());
         }

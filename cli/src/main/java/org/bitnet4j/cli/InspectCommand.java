@@ -1,6 +1,6 @@
 package org.bitnet4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,12 +12,17 @@ import org.bitnet4j.gguf.GgufMetadata;
 import org.bitnet4j.gguf.GgufTensorInfo;
 import org.bitnet4j.gguf.GgufValue;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a GGUF file: architecture, hyperparameters, tokenizer, metadata, tensors and totals.")
 final class InspectCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "MODEL.gguf", description = "the file")
     Path file;
 
@@ -30,7 +35,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         try (GgufFile g = GgufFile.open(file)) {
             GgufMetadata md = g.metadata();
             String arch = md.getString("general.architecture", "?");

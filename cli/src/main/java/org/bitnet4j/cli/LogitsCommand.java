@@ -13,6 +13,8 @@ import java.util.concurrent.Callable;
 import org.bitnet4j.generate.Session;
 import org.bitnet4j.model.Model;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -20,6 +22,9 @@ import picocli.CommandLine.Option;
         description = "Evaluate tokens as one sequence from position 0 and write the logits of every position as "
                 + "float32 little-endian [n_tokens][n_vocab].")
 final class LogitsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions model;
 
@@ -63,7 +68,7 @@ final class LogitsCommand implements Callable<Integer> {
                 });
             }
             Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            System.err.printf("wrote %d x %d logits to %s%n", tokens.length, vocab, out);
+            spec.commandLine().getErr().printf("wrote %d x %d logits to %s%n", tokens.length, vocab, out);
         }
         return 0;
     }

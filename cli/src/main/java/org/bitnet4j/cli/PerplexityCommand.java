@@ -1,7 +1,7 @@
 package org.bitnet4j.cli;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -11,6 +11,8 @@ import org.bitnet4j.generate.Perplexity;
 import org.bitnet4j.generate.Session;
 import org.bitnet4j.model.Model;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -18,6 +20,9 @@ import picocli.CommandLine.Option;
         description = "Perplexity of a text, llama-perplexity's method: non-overlapping chunks of CTX tokens "
                 + "(BOS first), the second half of each chunk scored. Last line: PPL = <value>.")
 final class PerplexityCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions model;
 
@@ -37,7 +42,7 @@ final class PerplexityCommand implements Callable<Integer> {
         } catch (java.nio.charset.MalformedInputException e) {
             throw new IllegalArgumentException(file + " is not valid UTF-8 text");
         }
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         if (model.context == 0) {
             model.context = 512; // llama-perplexity's default chunk
         }
