@@ -178,7 +178,8 @@ public final class Session implements AutoCloseable {
                 reason = FinishReason.STOP;
                 break;
             }
-            String piece = text.add(tok.tokenBytes(next));
+            // control tokens (chat markers, reserved ids) steer the model but are not text, as in llama.cpp
+            String piece = text.add(tok.isControl(next) ? NO_BYTES : tok.tokenBytes(next));
             if (!piece.isEmpty() && !listener.onText(piece)) {
                 reason = FinishReason.CANCELLED;
             }
@@ -207,6 +208,8 @@ public final class Session implements AutoCloseable {
         long t2 = System.nanoTime();
         return new GenerationResult(text.text(), reason, prompt.length, common, generated, t1 - t0, t2 - t1);
     }
+
+    private static final byte[] NO_BYTES = new byte[0];
 
     private void push(int[] src, int from, int n) {
         if (length + n > tokens.length) {
