@@ -99,6 +99,52 @@ class DummyModelTest {
         assertTrue(!java.util.Arrays.equals(a, java.nio.file.Files.readAllBytes(other)));
     }
 
+    /** The 2B4T shape's data size from BitNet-b1.58-2B-4T's published dimensions. */
+    @Test
+    void the2B4TShapeHasTheOfficialDimensions() {
+        DummyModel.Shape s = DummyModel.shape("2b4t");
+        long ternary = 30L * (2560 * 2560 + 2 * 2560 * 640 + 2560 * 2560 + 3L * 2560 * 6912);
+        assertEquals(2_084_044_800L, ternary);
+        assertEquals(ternary, s.ternaryParameters());
+        long i2s = ternary / 4 + 210 * 32;                  // 2 bits per weight + one 32-byte scale tail per tensor
+        long embd = 128256L * 2560 * 2;                     // tied F16 embedding
+        long norms = 4L * (2560 + 30 * (3 * 2560 + 6912));  // output_norm; attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm
+        long alignment = 0;                                  // every tensor size above is a multiple of 32
+        assertEquals(i2s + embd + norms + alignment, DummyModel.dataBytes(s, 128256, GgmlType.I2_S, GgmlType.F16));
+    }
+
+    /** Tensor names, types and metadata keys follow the fixtures (llama.cpp's and bitnet.cpp's own layout). */
+    @Test
+    void namesAndKeysFollowTheFixtures() {
+        Path fixture = Path.of(System.getProperty("bitnet4j.shared", "../shared")).resolve("fixtures/bitnet-b1.58-relu2-tq2_0.gguf");
+        try (GgufFile ours = GgufFile.open(file(GgmlType.TQ2_0)); GgufFile theirs = GgufFile.open(fixture)) {
+            Set<String> a = new HashSet<>(), b = new HashSet<>();
+            ours.tensors().forEach(t -> a.add(t.name() + " " + t.type() + " " + t.shape()));
+            theirs.tensors().forEach(t -> b.add(t.name() + " " + t.type() + " " + t.shape()));
+            assertEquals(b, a);
+            Set<String> keys = new HashSet<>(theirs.metadata().keys());
+            keys.removeAll(ours.metadata().keys());
+            assertEquals(Set.of(), keys, "fixture keys our dummy lacks");
+        }
+    }
+
+    @Test
+    void llama3VocabularyIsCopiedFromAGguf() {
+        Path vocab = Path.of(System.getProperty("bitnet4j.shared", "../shared"))
+                .resolve("data/tokenizers/llamacpp-vocab-tests/ggml-vocab-llama-bpe.gguf");
+        Path out = dir.resolve("tiny-llama3.gguf");
+        DummyModel.write(DummyModel.shape("tiny"), GgmlType.I2_S, GgmlType.Q8_0, vocab, 1, out, false, 2, b -> {});
+        try (Model m = Model.load(out)) {
+            assertEquals(128256, m.config.vocab());
+            assertArrayEquals(new int[] {128000, 9906, 1917}, m.tokenizer.encode("Hello world", true, false));
+            try (Session s = new Session(m, new SessionOptions(2, 16, 4, ActivationMode.INT8))) {
+                for (float v : s.append(new int[] {128000, 9906}, null)) {
+                    assertTrue(Float.isFinite(v));
+                }
+            }
+        }
+    }
+
     @Test
     void unknownArchitectureAndMissingTensorsAreClearErrors() {
         Path foo = dir.resolve("foo.gguf");
