@@ -16,6 +16,12 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Errors::handle);
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("error: out of memory (" + (Runtime.getRuntime().maxMemory() >> 20) + " MiB heap); use a "
+                    + "smaller context (-c) or model, or raise the heap with BITNET4J_JAVA_OPTS=-Xmx<size>");
+            return 1;
+        }
     }
 }

@@ -41,6 +41,7 @@ public final class Model implements AutoCloseable {
         try {
             ModelConfig c = ModelConfig.from(file);
             Tokenizer tok = Tokenizer.fromGguf(file.metadata());
+            checkHeap(file);
             Loader l = new Loader(file);
             Matrix embd = l.matrix("token_embd.weight", c.vocab(), c.dim());
             float[] outNorm = l.vector("output_norm.weight", c.dim());
@@ -71,6 +72,26 @@ public final class Model implements AutoCloseable {
         } catch (RuntimeException e) {
             file.close();
             throw e;
+        }
+    }
+
+    /**
+     * I2_S and TQ2_0 weights are repacked onto the heap for the vector kernels (about their file size); refuse
+     * up front, with what to do, rather than fail with an OutOfMemoryError halfway through loading.
+     */
+    private static void checkHeap(GgufFile file) {
+        long repacked = 0;
+        for (GgufTensorInfo t : file.tensors()) {
+            if (t.type() == GgmlType.I2_S || t.type() == GgmlType.TQ2_0) {
+                repacked += t.byteSize();
+            }
+        }
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (repacked > free - (64L << 20)) {
+            throw new ModelException(file.path() + ": its " + (repacked >> 20) + " MiB of I2_S/TQ2_0 weights are repacked "
+                    + "in memory but only " + (free >> 20) + " MiB of heap is free; raise it (BITNET4J_JAVA_OPTS=-Xmx"
+                    + ((repacked * 5 / 4 >> 30) + 2) + "g) or use a TQ1_0 file, which runs from the mapped file");
         }
     }
 
