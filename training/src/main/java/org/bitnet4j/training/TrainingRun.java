@@ -93,6 +93,11 @@ public final class TrainingRun {
                     }
                 });
                 double val1 = tr.evalLoss();
+                Files.writeString(out.resolve("baselines.txt"), String.format(Locale.ROOT,
+                        "validation tokens %d, training tokens %d, vocabulary %d%nunigram (add-one) %.4f nats/token, perplexity %.2f%n"
+                                + "bigram (add-one) %.4f nats/token, perplexity %.2f%n", val.length, train.length, vocab.size(),
+                        Baselines.unigram(train, val, vocab.size()), Math.exp(Baselines.unigram(train, val, vocab.size())),
+                        Baselines.bigram(train, val, vocab.size()), Math.exp(Baselines.bigram(train, val, vocab.size()))));
                 for (GgmlType t : new GgmlType[] {GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.F32}) {
                     Exporter.write(tr, vocab, t, out.resolve("model-" + t.name().toLowerCase(Locale.ROOT) + ".gguf"), true);
                 }
@@ -103,6 +108,27 @@ public final class TrainingRun {
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
         }
+    }
+
+    /** Tokens of the training and validation text as a run splits them, with the vocabulary saved in dir. */
+    public static int[][] tokens(Path vocabFile, List<Path> data, Source valSource) throws IOException {
+        Vocab vocab = readVocab(vocabFile);
+        StringBuilder tb = new StringBuilder(), vb = new StringBuilder();
+        for (Path p : data) {
+            List<String> lines = readLines(p);
+            boolean same = Files.isSameFile(p, valSource.file());
+            for (int i = 0; i < lines.size(); i++) {
+                if (!(same && i + 1 >= valSource.from() && i + 1 <= valSource.to())) {
+                    tb.append(lines.get(i)).append('\n');
+                }
+            }
+        }
+        List<String> vl = readLines(valSource.file());
+        for (int i = Math.max(0, valSource.from() - 1); i < Math.min(vl.size(), valSource.to()); i++) {
+            vb.append(vl.get(i)).append('\n');
+        }
+        Tokenizer tok = vocab.tokenizer();
+        return new int[][] {tok.encode(tb.toString(), false, false), tok.encode(vb.toString(), false, false), {vocab.size()}};
     }
 
     static List<String> readLines(Path p) throws IOException {
