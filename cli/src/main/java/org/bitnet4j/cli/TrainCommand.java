@@ -45,6 +45,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from DIR/checkpoint.bin")
     boolean resume;
 
+    @Option(names = "--full-precision",
+            description = "train the same architecture with float weights and activations (the papers' baseline); "
+                    + "writes only model-f32.gguf, to be run with --float-activations")
+    boolean fullPrecision;
+
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "threads (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
@@ -56,7 +61,7 @@ final class TrainCommand implements Callable<Integer> {
                 .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
                 .showSpeed().build()) {
             double[] lastVal = {Double.NaN};
-            TrainingRun.Result r = TrainingRun.run(c, data, TrainingRun.Source.parse(val), out, resume, threads, new Trainer.Listener() {
+            TrainingRun.Result r = TrainingRun.run(c, data, TrainingRun.Source.parse(val), out, resume, threads, !fullPrecision, new Trainer.Listener() {
                 @Override
                 public void step(int step, double loss, float lr, double tps) {
                     pb.stepTo(step);

@@ -44,7 +44,7 @@ public final class Exporter {
             for (int i = 0; i < lay.tensors.size(); i++) {
                 Layout.Tensor t = lay.tensors.get(i);
                 GgmlType type = type(t, linear);
-                float beta = betas[i];
+                float beta = betas[i] > 0f ? betas[i] : 1f; // full precision: F32 ignores the scale
                 float[] src = java.util.Arrays.copyOfRange(eff, t.offset(), t.offset() + t.size());
                 w.writeTensor(t.name(), seg -> WeightFormat.of(type).quantize(src, 0, src.length, seg, src.length, 0, beta));
             }

@@ -37,9 +37,14 @@ public final class Trainer implements AutoCloseable {
     int step;
 
     public Trainer(TrainConfig c, int[] train, int[] val, int bos, int threads) {
+        this(c, train, val, bos, threads, true);
+    }
+
+    /** @param ternary false trains the same architecture in full precision (the papers' baseline) */
+    public Trainer(TrainConfig c, int[] train, int[] val, int bos, int threads, boolean ternary) {
         this.c = c;
         this.bos = bos;
-        this.model = new BitNetTrainModel(c, true);
+        this.model = new BitNetTrainModel(c, ternary);
         this.train = train;
         this.val = val;
         if (train.length < c.context() + 2) {

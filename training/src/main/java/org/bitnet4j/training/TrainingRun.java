@@ -35,6 +35,15 @@ public final class TrainingRun {
 
     public static Result run(TrainConfig c, List<Path> data, Source valSource, Path out, boolean resume, int threads,
                              Trainer.Listener listener) {
+        return run(c, data, valSource, out, resume, threads, true, listener);
+    }
+
+    /**
+     * @param ternary false: the full-precision baseline of the same shape (float weights and activations); only
+     *                the F32 file is written, to be run with the engine's --float-activations
+     */
+    public static Result run(TrainConfig c, List<Path> data, Source valSource, Path out, boolean resume, int threads,
+                             boolean ternary, Trainer.Listener listener) {
         try {
             Files.createDirectories(out);
             // the validation lines are cut out of a training file that contains them
@@ -72,7 +81,7 @@ public final class TrainingRun {
             Path ckpt = out.resolve("checkpoint.bin");
             Path tsv = out.resolve("loss.tsv");
             long t0 = System.nanoTime();
-            try (Trainer tr = new Trainer(c, train, val, vocab.bos(), threads)) {
+            try (Trainer tr = new Trainer(c, train, val, vocab.bos(), threads, ternary)) {
                 if (resume && Files.exists(ckpt)) {
                     tr.load(ckpt);
                 } else {
@@ -98,12 +107,14 @@ public final class TrainingRun {
                                 + "bigram (add-one) %.4f nats/token, perplexity %.2f%n", val.length, train.length, vocab.size(),
                         Baselines.unigram(train, val, vocab.size()), Math.exp(Baselines.unigram(train, val, vocab.size())),
                         Baselines.bigram(train, val, vocab.size()), Math.exp(Baselines.bigram(train, val, vocab.size()))));
-                for (GgmlType t : new GgmlType[] {GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.F32}) {
+                GgmlType[] types = ternary ? new GgmlType[] {GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.F32}
+                        : new GgmlType[] {GgmlType.F32};
+                for (GgmlType t : types) {
                     Exporter.write(tr, vocab, t, out.resolve("model-" + t.name().toLowerCase(Locale.ROOT) + ".gguf"), true);
                 }
                 LossPlot.write(tsv, out.resolve("loss.png"));
                 return new Result(val1, tr.step(), (long) tr.step() * cc.batch() * cc.context(), (System.nanoTime() - t0) / 1e9,
-                        out.resolve("model-i2_s.gguf"));
+                        out.resolve(ternary ? "model-i2_s.gguf" : "model-f32.gguf"));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
