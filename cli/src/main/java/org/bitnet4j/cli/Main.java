@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bitnet4j", mixinStandardHelpOptions = true, version = "bitnet4j 0.1.0",
         description = "Run, serve, benchmark and train 1.58-bit (BitNet b1.58) LLMs on the CPU, in pure Java.",
         subcommands = {GenerateCommand.class, ChatCommand.class, TokenizeCommand.class, LogitsCommand.class, BenchCommand.class, DummyCommand.class, InspectCommand.class, TrainCommand.class,
-                PerplexityCommand.class, CommandLine.HelpCommand.class})
+                PerplexityCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -1,0 +1,85 @@
+package org.bitnet4j.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import org.bitnet4j.generate.SessionOptions;
+import org.bitnet4j.model.Model;
+import org.bitnet4j.server.BatchScheduler;
+import org.bitnet4j.server.OpenAiServer;
+import org.bitnet4j.tokenizer.chat.ChatTemplate;
+import org.bitnet4j.tokenizer.chat.ChatTemplates;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, /v1/models, /health, "
+                + "/metrics) with continuous batching across -np slots. Runs until interrupted (Ctrl-C).")
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--host", paramLabel = "ADDR", description = "address to bind (default: ${DEFAULT-VALUE}; "
+            + "use 0.0.0.0 only on a trusted network, together with --api-key)")
+    String host = "127.0.0.1";
+
+    @Option(names = "--port", paramLabel = "N", description = "TCP port, 0 = any free one (default: ${DEFAULT-VALUE})")
+    int port = 8080;
+
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N",
+            description = "slots: requests generated at once, each with its own KV cache of -c tokens (default: ${DEFAULT-VALUE})")
+    int slots = 4;
+
+    @Option(names = "--queue", paramLabel = "N",
+            description = "requests that may wait for a free slot; beyond that the server answers 503 (default: ${DEFAULT-VALUE})")
+    int queue = 64;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "require 'Authorization: Bearer KEY' on /v1/*")
+    String apiKey;
+
+    @Option(names = "--alias", paramLabel = "NAME", description = "model id in /v1/models and responses (default: the file name)")
+    String alias;
+
+    @Option(names = "--chat-template", paramLabel = "NAME|JINJA",
+            description = "bitnet, llama3, or a Jinja template string (default: the model's tokenizer.chat_template, "
+                    + "else chosen from the architecture)")
+    String template;
+
+    @Option(names = "--max-body", paramLabel = "BYTES", description = "largest request body accepted, else 413 (default: ${DEFAULT-VALUE})")
+    long maxBody = OpenAiServer.Options.DEFAULT_MAX_BODY;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = model.load()) {
+            SessionOptions so = model.session(m);
+            ChatTemplate tpl = template == null ? ChatTemplates.forModel(m.file().metadata(), m.tokenizer)
+                    : ChatTemplates.select(template, m.config.arch().ggufName, m.tokenizer);
+            BatchScheduler.Options bo = new BatchScheduler.Options(slots, so.contextLength(), so.threads(),
+                    so.batchSize(), queue, so.mode());
+            String id = alias != null ? alias : m.path().getFileName().toString();
+            OpenAiServer.Options opts = new OpenAiServer.Options(host, port, apiKey, id, maxBody, 10);
+            try (BatchScheduler scheduler = new BatchScheduler(m, bo);
+                 OpenAiServer server = OpenAiServer.start(scheduler, tpl, opts)) {
+                out.printf("bitnet4j serve: %s (%s, %d layers), %d slots x %d tokens, %d threads%n", id,
+                        m.config.arch().ggufName, m.config.layers(), slots, so.contextLength(), so.threads());
+                out.println("listening on " + server.baseUrl() + (apiKey != null ? " (API key required)" : ""));
+                out.flush();
+                CountDownLatch stop = new CountDownLatch(1);
+                Thread hook = new Thread(() -> {
+                    server.close(); // stop accepting; the JVM may not wait for this thread to unwind
+                    stop.countDown();
+                }, "bitnet4j-serve-shutdown");
+                Runtime.getRuntime().addShutdownHook(hook);
+                stop.await();
+            }
+        }
+        return 0;
+    }
+}
