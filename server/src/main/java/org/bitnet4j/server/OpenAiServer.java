@@ -250,9 +250,11 @@ public final class OpenAiServer implements AutoCloseable {
         try (OutputStream out = res.outputStream()) {
             if (chat) {
                 ObjectNode first = chunk(id, object);
-                ObjectNode delta = choice(first, chat).putObject("delta");
+                ObjectNode ch = choice(first, chat);
+                ObjectNode delta = ch.putObject("delta");
                 delta.put("role", "assistant");
                 delta.put("content", "");
+                ch.putNull("finish_reason");
                 event(out, first);
             } else {
                 out.flush(); // headers now, so the client knows it was accepted
@@ -347,9 +349,7 @@ public final class OpenAiServer implements AutoCloseable {
         ArrayNode choices = chunk.putArray("choices");
         ObjectNode c = choices.addObject();
         c.put("index", 0);
-        if (!chat) {
-            c.putNull("logprobs");
-        }
+        c.putNull("logprobs");
         return c;
     }
 
