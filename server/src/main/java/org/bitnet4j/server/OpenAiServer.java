@@ -115,6 +115,8 @@ public final class OpenAiServer implements AutoCloseable {
         this.server = WebServer.builder()
                 .host(options.host())
                 .port(options.port())
+                // each SSE chunk is a few dozen bytes: Nagle's algorithm would hold it back waiting for an ACK
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(this::routes)
                 .build();
     }
