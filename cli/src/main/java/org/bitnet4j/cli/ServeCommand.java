@@ -55,7 +55,7 @@ final class ServeCommand implements Callable<Integer> {
     long maxBody = OpenAiServer.Options.DEFAULT_MAX_BODY;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.load()) {
             SessionOptions so = model.session(m);
@@ -77,7 +77,12 @@ final class ServeCommand implements Callable<Integer> {
                     stop.countDown();
                 }, "bitnet4j-serve-shutdown");
                 Runtime.getRuntime().addShutdownHook(hook);
-                stop.await();
+                try {
+                    stop.await();
+                } catch (InterruptedException e) {
+                    // an embedding program (or a test) stopping the server: close down normally
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                }
             }
         }
         return 0;
