@@ -11,7 +11,7 @@ import java.util.List;
  * Turns token bytes into text for streaming: holds back bytes of an incomplete UTF-8 character and text that
  * could still become a stop string, so a listener never sees half a character or the start of a stop string.
  */
-final class TextStream {
+public final class TextStream {
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
     private ByteBuffer bytes = ByteBuffer.allocate(64);
@@ -21,12 +21,12 @@ final class TextStream {
     private final List<String> stops;
     private boolean stopped;
 
-    TextStream(List<String> stops) {
+    public TextStream(List<String> stops) {
         this.stops = stops;
     }
 
     /** Adds a token's bytes; returns text that is now final ("" if none), and sets stopped() on a stop string. */
-    String add(byte[] tokenBytes) {
+    public String add(byte[] tokenBytes) {
         if (bytes.remaining() < tokenBytes.length) {
             ByteBuffer bigger = ByteBuffer.allocate(Math.max(bytes.capacity() * 2, bytes.position() + tokenBytes.length));
             bytes.flip();
@@ -49,7 +49,7 @@ final class TextStream {
     }
 
     /** End of generation: flushes held-back text (an incomplete character becomes U+FFFD). */
-    String finish() {
+    public String finish() {
         bytes.flip();
         chars.clear();
         decoder.decode(bytes, chars, true);
@@ -60,11 +60,11 @@ final class TextStream {
         return release(true);
     }
 
-    boolean stopped() {
+    public boolean stopped() {
         return stopped;
     }
 
-    String text() {
+    public String text() {
         return emitted.toString();
     }
 
