@@ -112,7 +112,8 @@ class ServerLoadTest {
                 assertEquals(0, st.rejected() + st.cancelled() + st.failed());
                 assertEquals(0, st.activeSlots());
                 assertEquals(0, st.queued());
-                assertTrue(st.batchRows() > 2 * st.forwardPasses(), "little batching: " + st);
+                // one request at a time would need about one pass per generated token; 4 busy slots share them
+                assertTrue(st.forwardPasses() < st.generatedTokens() / 2, "little batching: " + st);
                 HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                         + server.port() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, health.statusCode());
