@@ -12,6 +12,7 @@ import org.bitnet4j.generate.FinishReason;
 import org.bitnet4j.generate.GenerationResult;
 import org.bitnet4j.generate.Sampler;
 import org.bitnet4j.generate.SamplerParams;
+import org.bitnet4j.generate.TextStream;
 import org.bitnet4j.model.ActivationMode;
 import org.bitnet4j.model.Forward;
 import org.bitnet4j.model.KvCache;
@@ -338,7 +339,7 @@ public final class BatchScheduler implements AutoCloseable {
         s.pending = -1;
         s.generated = 0;
         s.sampler = new Sampler(g.params, vocab);
-        s.text = new StreamingText(g.params.stop());
+        s.text = new TextStream(g.params.stop());
         s.admitted = System.nanoTime();
         s.promptDone = 0;
         prefillOrder.add(s);
@@ -527,7 +528,7 @@ public final class BatchScheduler implements AutoCloseable {
         int pending = -1;      // sampled token waiting to be evaluated (the slot is generating)
         int generated;
         Sampler sampler;
-        StreamingText text;
+        TextStream text;
         long admitted, promptDone;
 
         Slot(int index, KvCache cache, int context) {
