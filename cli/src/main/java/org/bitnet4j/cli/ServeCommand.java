@@ -1,12 +1,13 @@
 package org.bitnet4j.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.bitnet4j.generate.SessionOptions;
 import org.bitnet4j.model.Model;
-import org.bitnet4j.server.BatchScheduler;
-import org.bitnet4j.server.OpenAiServer;
+import org.bitnet4j.serve.BatchEngine;
+import org.bitnet4j.serve.EngineOptions;
+import org.bitnet4j.serve.OpenAiServer;
 import org.bitnet4j.tokenizer.chat.ChatTemplate;
 import org.bitnet4j.tokenizer.chat.ChatTemplates;
 import picocli.CommandLine.Command;
@@ -61,15 +62,15 @@ final class ServeCommand implements Callable<Integer> {
             SessionOptions so = model.session(m);
             ChatTemplate tpl = template == null ? ChatTemplates.forModel(m.file().metadata(), m.tokenizer)
                     : ChatTemplates.select(template, m.config.arch().ggufName, m.tokenizer);
-            BatchScheduler.Options bo = new BatchScheduler.Options(slots, so.contextLength(), so.threads(),
-                    so.batchSize(), queue, so.mode());
+            EngineOptions eo = new EngineOptions(slots, so.contextLength(), so.threads(), so.batchSize(), queue, so.mode());
             String id = alias != null ? alias : m.path().getFileName().toString();
-            OpenAiServer.Options opts = new OpenAiServer.Options(host, port, apiKey, id, maxBody, 10);
-            try (BatchScheduler scheduler = new BatchScheduler(m, bo);
-                 OpenAiServer server = OpenAiServer.start(scheduler, tpl, opts)) {
-                out.printf("bitnet4j serve: %s (%s, %d layers), %d slots x %d tokens, %d threads%n", id,
-                        m.config.arch().ggufName, m.config.layers(), slots, so.contextLength(), so.threads());
-                out.println("listening on " + server.baseUrl() + (apiKey != null ? " (API key required)" : ""));
+            OpenAiServer.Options opts = new OpenAiServer.Options(host, port, apiKey, id, maxBody, 1);
+            try (BatchEngine engine = new BatchEngine(m, eo);
+                 OpenAiServer server = OpenAiServer.start(engine, tpl, opts)) {
+                out.printf("bitnet4j serve: %s (%s, %d layers), %d slots x %d tokens, %d threads, %d rows per batch%n", id,
+                        m.config.arch().ggufName, m.config.layers(), slots, so.contextLength(), so.threads(),
+                        Math.max(so.batchSize(), slots));
+                out.println("listening on " + server.baseUrl() + "/v1" + (apiKey != null ? " (API key required)" : ""));
                 out.flush();
                 CountDownLatch stop = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {
