@@ -8,6 +8,7 @@ import org.bitnet4j.model.Model;
 import org.bitnet4j.serve.BatchEngine;
 import org.bitnet4j.serve.EngineOptions;
 import org.bitnet4j.serve.OpenAiServer;
+import org.bitnet4j.serve.ServeBench;
 import org.bitnet4j.tokenizer.chat.ChatTemplate;
 import org.bitnet4j.tokenizer.chat.ChatTemplates;
 import picocli.CommandLine.Command;
@@ -55,8 +56,16 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body", paramLabel = "BYTES", description = "largest request body accepted, else 413 (default: ${DEFAULT-VALUE})")
     long maxBody = OpenAiServer.Options.DEFAULT_MAX_BODY;
 
+    @Option(names = "--bench", paramLabel = "N,N,...", split = ",",
+            description = "benchmark instead of serving: aggregate tokens/s with N concurrent streaming clients on "
+                    + "loopback for each N (e.g. 1,2,4,8; -np must be at least the largest), then exit")
+    int[] bench;
+
+    @Option(names = "--bench-tokens", paramLabel = "N", description = "tokens each benchmark stream generates (default: ${DEFAULT-VALUE})")
+    int benchTokens = 32;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.load()) {
             SessionOptions so = model.session(m);
@@ -72,6 +81,10 @@ final class ServeCommand implements Callable<Integer> {
                         Math.max(so.batchSize(), slots));
                 out.println("listening on " + server.baseUrl() + "/v1" + (apiKey != null ? " (API key required)" : ""));
                 out.flush();
+                if (bench != null) {
+                    ServeBench.run(server.baseUrl(), apiKey, bench, benchTokens, out);
+                    return 0;
+                }
                 CountDownLatch stop = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {
                     server.close(); // stop accepting; the JVM may not wait for this thread to unwind
