@@ -14,9 +14,10 @@ import org.bitnet4j.tokenizer.chat.ChatMessage;
  *
  * @param messages chat turns (chat endpoint), else null
  * @param prompt   completion prompt (completions endpoint), else null
+ * @param promptIds completion prompt given as token ids (completions endpoint), else null
  */
-public record OpenAiRequest(String model, List<ChatMessage> messages, String prompt, SamplerParams params,
-                            boolean stream, boolean includeUsage) {
+public record OpenAiRequest(String model, List<ChatMessage> messages, String prompt, int[] promptIds,
+                            SamplerParams params, boolean stream, boolean includeUsage) {
 
     /** llama.cpp's sampling defaults (OpenAI leaves them to the server); no seed means a fresh one per request. */
     static final SamplerParams DEFAULTS = SamplerParams.DEFAULT;
@@ -34,10 +35,26 @@ public record OpenAiRequest(String model, List<ChatMessage> messages, String pro
         String model = optString(body, "model");
         List<ChatMessage> messages = null;
         String prompt = null;
+        int[] promptIds = null;
         if (chat) {
             messages = messages(body);
+            refuse(body, "tools");
+            refuse(body, "functions");
+            JsonNode rf = body.get("response_format");
+            if (rf != null && !rf.isNull()) {
+                JsonNode type = rf.isObject() ? rf.get("type") : null;
+                if (type == null || !type.isTextual() || !type.asText().equals("text")) {
+                    throw ApiException.invalid("response_format", "unsupported_value",
+                            "only response_format {\"type\":\"text\"} is supported (no JSON mode)");
+                }
+            }
         } else {
-            prompt = prompt(body);
+            JsonNode p = body.get("prompt");
+            if (p != null && p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
+                promptIds = promptIds(p);
+            } else {
+                prompt = prompt(body);
+            }
         }
         Integer n = optInt(body, "n");
         if (n != null && n != 1) {
@@ -84,7 +101,7 @@ public record OpenAiRequest(String model, List<ChatMessage> messages, String pro
         SamplerParams params = new SamplerParams(temperature, topK == null ? DEFAULTS.topK() : topK, topP, minP, repeat,
                 DEFAULTS.repeatLastN(), presence, frequency, seed == null ? -1 : seed,
                 maxTokens == null ? -1 : maxTokens, stop);
-        return new OpenAiRequest(model, messages, prompt, params, stream, includeUsage);
+        return new OpenAiRequest(model, messages, prompt, promptIds, params, stream, includeUsage);
     }
 
     private static List<ChatMessage> messages(JsonNode body) {
@@ -156,6 +173,26 @@ public record OpenAiRequest(String model, List<ChatMessage> messages, String pro
             sb.append(text.asText());
         }
         return sb.toString();
+    }
+
+    /** Fields OpenAI defines that this server cannot honour: refused rather than silently ignored. */
+    private static void refuse(JsonNode body, String name) {
+        JsonNode v = body.get(name);
+        if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
+            throw ApiException.invalid(name, "unsupported_parameter", "'" + name + "' is not supported by this server");
+        }
+    }
+
+    private static int[] promptIds(JsonNode p) {
+        int[] ids = new int[p.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode v = p.get(i);
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw wrongType("prompt", "a string, an array of one string, or an array of token ids");
+            }
+            ids[i] = v.intValue();
+        }
+        return ids;
     }
 
     private static String prompt(JsonNode body) {

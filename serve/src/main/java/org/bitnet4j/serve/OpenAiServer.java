@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.bitnet4j.generate.FinishReason;
 import org.bitnet4j.model.Model;
@@ -74,6 +75,8 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    /** an SSE comment goes out after this long without an event */
+    static final long KEEP_ALIVE_SECONDS = 10;
     static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Set<String> ROUTES = Set.of("/v1/chat/completions", "/v1/completions", "/v1/models", "/health",
             "/metrics");
@@ -99,6 +102,7 @@ public final class OpenAiServer implements AutoCloseable {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.concurrency.useVirtualThreads = true;
+            cfg.http.prefer405over404 = true;
             cfg.http.compressionStrategy = CompressionStrategy.NONE; // SSE chunks must leave as they are written
             cfg.jetty.host = options.host();
             cfg.jetty.port = options.port();
@@ -265,6 +269,16 @@ public final class OpenAiServer implements AutoCloseable {
 
     private int[] tokens(OpenAiRequest req, boolean chat) {
         if (!chat) {
+            if (req.promptIds() != null) {
+                int vocab = model.config.vocab();
+                for (int id : req.promptIds()) {
+                    if (id < 0 || id >= vocab) {
+                        throw ApiException.invalid("prompt", "invalid_value", "token id " + id
+                                + " is outside the vocabulary 0.." + (vocab - 1));
+                    }
+                }
+                return req.promptIds();
+            }
             return ChatTemplates.encodePrompt(model.tokenizer, req.prompt());
         }
         String rendered;
@@ -381,7 +395,21 @@ public final class OpenAiServer implements AutoCloseable {
         }
         boolean writing = true;
         while (true) {
-            Object e = events.queue.take();
+            Object e = events.queue.poll(KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
+            if (e == null) {
+                // waiting in the queue or on a long prompt: an SSE comment keeps proxies patient and, if the
+                // client has gone, fails so the request leaves the queue without generating
+                if (writing) {
+                    try {
+                        out.write(": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    } catch (IOException gone) {
+                        job.cancel();
+                        writing = false;
+                    }
+                }
+                continue;
+            }
             if (!writing) {
                 if (e instanceof Completion || e instanceof RuntimeException) {
                     return;
@@ -503,8 +531,9 @@ public final class OpenAiServer implements AutoCloseable {
         int s = e.getStatus();
         String type = s == 404 ? "not_found_error" : s >= 500 ? "server_error" : "invalid_request_error";
         String msg = s == 404 ? "unknown route: see /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics"
-                : e.getMessage();
-        return new ApiException(s, type, null, s == 404 ? "not_found" : null, msg, Map.of());
+                : s == 405 ? "method not allowed on this route" : e.getMessage();
+        String code = s == 404 ? "not_found" : s == 405 ? "method_not_allowed" : null;
+        return new ApiException(s, type, null, code, msg, Map.of());
     }
 
     private static String id() {

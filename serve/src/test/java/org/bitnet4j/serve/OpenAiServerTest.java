@@ -338,6 +338,16 @@ class OpenAiServerTest {
             assertEquals(c[1], e.get("param").asText(), c[0]);
         }
         error(post("/v1/completions", "{\"prompt\":[\"a\",\"b\"]}", KEY), 400);
+        assertEquals("prompt", error(post("/v1/completions", "{\"prompt\":[1,\"b\"]}", KEY), 400).get("param").asText());
+        assertEquals("prompt", error(post("/v1/completions", "{\"prompt\":[1,512]}", KEY), 400).get("param").asText());
+        // what the server cannot honour is refused, not silently ignored
+        String hi = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+        assertEquals("tools", error(post("/v1/chat/completions", "{" + hi + ",\"tools\":[{\"type\":\"function\"}]}", KEY),
+                400).get("param").asText());
+        assertEquals("response_format", error(post("/v1/chat/completions", "{" + hi
+                + ",\"response_format\":{\"type\":\"json_object\"}}", KEY), 400).get("param").asText());
+        assertEquals(200, post("/v1/chat/completions", "{" + hi + ",\"max_tokens\":2,\"tools\":[],"
+                + "\"response_format\":{\"type\":\"text\"}}", KEY).statusCode());
         error(post("/v1/completions", "{\"prompt\":42}", KEY), 400);
     }
 
@@ -382,5 +392,25 @@ class OpenAiServerTest {
         assertEquals("not_found_error", e.get("type").asText());
         error(get("/v1/nothing", KEY), 404);
         error(post("/nothing", "{}", null), 404);
+        assertEquals("method_not_allowed", error(get("/v1/chat/completions", KEY), 405).get("code").asText());
+    }
+
+    @Test
+    void aPromptOfTokenIdsEqualsTheSamePromptAsText() throws Exception {
+        int[] ids = ChatTemplates.encodePrompt(model.tokenizer, "Token ids work too");
+        StringBuilder list = new StringBuilder();
+        for (int id : ids) {
+            list.append(list.isEmpty() ? "" : ",").append(id);
+        }
+        HttpResponse<String> a = post("/v1/completions", "{\"prompt\":[" + list + "],\"max_tokens\":10,\"temperature\":0}",
+                KEY);
+        HttpResponse<String> b = post("/v1/completions", "{\"prompt\":\"Token ids work too\",\"max_tokens\":10,"
+                + "\"temperature\":0}", KEY);
+        assertEquals(200, a.statusCode(), a.body());
+        JsonNode ja = JSON.readTree(a.body()), jb = JSON.readTree(b.body());
+        assertEquals(jb.at("/choices/0/text").asText(), ja.at("/choices/0/text").asText());
+        assertEquals(ids.length, ja.at("/usage/prompt_tokens").asInt());
+        assertEquals(expectedCompletion("Token ids work too", params(0f, 0.95f, -1, 10)).text(),
+                ja.at("/choices/0/text").asText());
     }
 }
