@@ -98,9 +98,14 @@ public record OpenAiRequest(String model, List<ChatMessage> messages, String pro
             }
             includeUsage = optBoolean(so, "include_usage", false);
         }
-        SamplerParams params = new SamplerParams(temperature, topK == null ? DEFAULTS.topK() : topK, topP, minP, repeat,
-                DEFAULTS.repeatLastN(), presence, frequency, seed == null ? -1 : seed,
-                maxTokens == null ? -1 : maxTokens, stop);
+        SamplerParams params;
+        try {
+            params = new SamplerParams(temperature, topK == null ? DEFAULTS.topK() : topK, topP, minP, repeat,
+                    DEFAULTS.repeatLastN(), presence, frequency, seed == null ? -1 : seed,
+                    maxTokens == null ? -1 : maxTokens, stop);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(null, "invalid_value", e.getMessage()); // the fields above are checked first
+        }
         return new OpenAiRequest(model, messages, prompt, promptIds, params, stream, includeUsage);
     }
 

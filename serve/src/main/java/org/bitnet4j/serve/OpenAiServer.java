@@ -250,6 +250,8 @@ public final class OpenAiServer implements AutoCloseable {
         BatchEngine.Job job;
         try {
             job = engine.submit(prompt, req.params(), events);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(param, "invalid_value", e.getMessage());
         } catch (QueueFullException e) {
             throw new ApiException(503, "server_error", null, "server_busy", e.getMessage(),
                     Map.of("Retry-After", Integer.toString(options.retryAfterSeconds())));
