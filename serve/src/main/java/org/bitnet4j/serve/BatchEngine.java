@@ -173,6 +173,8 @@ public final class BatchEngine implements AutoCloseable {
         Job job;
         int length;           // tokens in the cache
         int prefilled;        // prompt tokens in the cache
+        int reused;           // prompt tokens found in the cache on admission
+        int cached;           // while free: tokens still valid in the cache from the last request
         int chunk;            // prompt rows in the current batch
         int pending;          // sampled token to evaluate next step
         int generated;
@@ -186,6 +188,15 @@ public final class BatchEngine implements AutoCloseable {
 
         boolean prefilling() {
             return prefilled < job.prompt.length;
+        }
+
+        /** Leading tokens of prompt that are already in this free slot's cache. */
+        int common(int[] prompt) {
+            int c = 0;
+            while (c < cached && c < prompt.length && tokens[c] == prompt[c]) {
+                c++;
+            }
+            return c;
         }
     }
 
@@ -219,27 +230,41 @@ public final class BatchEngine implements AutoCloseable {
                 finish(s, FinishReason.CANCELLED);
             }
         }
-        for (Slot s : slots) {
-            if (s.job != null) {
-                continue;
-            }
+        while (active.get() < slots.length) {
             Job job = active.get() == 0 ? queue.pollFirst(100, TimeUnit.MILLISECONDS) : queue.pollFirst();
             if (job == null) {
                 break;
             }
             if (job.cancelled()) {
                 inSystem.decrementAndGet();
-                safeDone(job, new Completion("", FinishReason.CANCELLED, job.prompt.length, 0));
+                safeDone(job, new Completion("", FinishReason.CANCELLED, job.prompt.length, 0, 0));
                 continue;
             }
+            // the free slot whose cache holds the longest prefix of the prompt: the next turn of a chat
+            // evaluates only what is new (keys and values of a token depend only on the tokens before it)
+            Slot best = null;
+            int bestCommon = -1;
+            for (Slot s : slots) {
+                if (s.job == null) {
+                    int c = s.common(job.prompt);
+                    if (c > bestCommon) {
+                        best = s;
+                        bestCommon = c;
+                    }
+                }
+            }
+            Slot s = best;
+            int reuse = Math.min(bestCommon, job.prompt.length - 1); // at least one row, for the logits
             s.job = job;
-            s.length = 0;
-            s.prefilled = 0;
+            s.length = reuse;
+            s.prefilled = reuse;
+            s.reused = reuse;
             s.generated = 0;
             s.sampler = new Sampler(job.params, vocab);
             s.text = new TextStream(job.params.stop());
             active.incrementAndGet();
             stats.admitted.increment();
+            stats.cachedTokens.add(reuse);
         }
         return active.get() > 0;
     }
@@ -359,12 +384,13 @@ public final class BatchEngine implements AutoCloseable {
         }
         release(s);
         stats.finished(reason, job.prompt.length);
-        safeDone(job, new Completion(s.text.text(), reason, job.prompt.length, s.generated));
+        safeDone(job, new Completion(s.text.text(), reason, job.prompt.length, s.reused, s.generated));
     }
 
     private void fail(Slot s, RuntimeException e) {
         Job job = s.job;
         release(s);
+        s.cached = 0; // a failed pass may have left the cache half written
         stats.failed.increment();
         try {
             job.sink.onError(e);
@@ -374,6 +400,7 @@ public final class BatchEngine implements AutoCloseable {
     }
 
     private void release(Slot s) {
+        s.cached = s.length;
         s.job = null;
         s.sampler = null;
         active.decrementAndGet();

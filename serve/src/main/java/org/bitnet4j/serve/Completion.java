@@ -7,9 +7,11 @@ import org.bitnet4j.generate.FinishReason;
  *
  * @param text             all text generated (stop strings excluded)
  * @param promptTokens     tokens of the prompt
+ * @param cachedTokens     prompt tokens found in the slot's cache (left by an earlier request), not evaluated again
  * @param completionTokens tokens sampled (the end-of-generation token included, as OpenAI counts)
  */
-public record Completion(String text, FinishReason finishReason, int promptTokens, int completionTokens) {
+public record Completion(String text, FinishReason finishReason, int promptTokens, int cachedTokens,
+                         int completionTokens) {
     public int totalTokens() {
         return promptTokens + completionTokens;
     }

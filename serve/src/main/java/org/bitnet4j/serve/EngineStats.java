@@ -16,6 +16,7 @@ public final class EngineStats {
     final LongAdder failed = new LongAdder();
     final LongAdder generated = new LongAdder();
     final LongAdder promptTokens = new LongAdder();
+    final LongAdder cachedTokens = new LongAdder();
     final LongAdder steps = new LongAdder();
     final LongAdder rows = new LongAdder();
     final LongAdder forwardNanos = new LongAdder();
@@ -70,6 +71,11 @@ public final class EngineStats {
     /** Prompt tokens evaluated so far. */
     public long promptTokens() {
         return promptTokens.sum();
+    }
+
+    /** Prompt tokens found in a slot's cache and not evaluated again. */
+    public long cachedTokens() {
+        return cachedTokens.sum();
     }
 
     public long steps() {

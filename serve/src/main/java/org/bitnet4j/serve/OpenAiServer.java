@@ -201,6 +201,8 @@ public final class OpenAiServer implements AutoCloseable {
         }
         metric(b, "bitnet4j_requests_failed_total", "counter", "requests the engine failed", s.requestsFailed());
         metric(b, "bitnet4j_prompt_tokens_total", "counter", "prompt tokens evaluated", s.promptTokens());
+        metric(b, "bitnet4j_cached_prompt_tokens_total", "counter", "prompt tokens reused from a slot's cache",
+                s.cachedTokens());
         metric(b, "bitnet4j_generated_tokens_total", "counter", "tokens generated", s.generatedTokens());
         metric(b, "bitnet4j_forward_steps_total", "counter", "forward passes (batches) run", s.steps());
         metric(b, "bitnet4j_forward_rows_total", "counter", "rows (tokens) evaluated in all batches", s.rows());
@@ -495,8 +497,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static void usage(ObjectNode r, Completion c) {
-        r.putObject("usage").put("prompt_tokens", c.promptTokens()).put("completion_tokens", c.completionTokens())
-                .put("total_tokens", c.totalTokens());
+        ObjectNode u = r.putObject("usage").put("prompt_tokens", c.promptTokens())
+                .put("completion_tokens", c.completionTokens()).put("total_tokens", c.totalTokens());
+        u.putObject("prompt_tokens_details").put("cached_tokens", c.cachedTokens());
     }
 
     private static void json(Context ctx, int status, JsonNode body) {

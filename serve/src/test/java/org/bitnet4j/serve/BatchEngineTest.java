@@ -104,6 +104,41 @@ class BatchEngineTest {
     }
 
     @Test
+    void aFollowUpReusesTheCachedPrefixOfItsSlotAndStillEqualsTheSession() throws Exception {
+        try (BatchEngine engine = new BatchEngine(model, new EngineOptions(2, CTX, 1, 16, 4, ActivationMode.INT8))) {
+            int[] first = prompt("User: tell me about ternary weights. Assistant:");
+            Collect a = new Collect();
+            engine.submit(first, params(0f, 0, 12, List.of()), a);
+            Completion ca = a.done.get(10, TimeUnit.SECONDS);
+            assertEquals(0, ca.cachedTokens());
+            // the next turn: the first prompt, the answer, a new question
+            int[] answer = model.tokenizer.encode(ca.text(), false, false);
+            int[] more = model.tokenizer.encode(" User: and then? Assistant:", false, false);
+            int[] second = new int[first.length + answer.length + more.length];
+            System.arraycopy(first, 0, second, 0, first.length);
+            System.arraycopy(answer, 0, second, first.length, answer.length);
+            System.arraycopy(more, 0, second, first.length + answer.length, more.length);
+            long evaluatedBefore = engine.stats().promptTokens();
+            Collect b = new Collect();
+            SamplerParams pb = params(0.8f, 3, 20, List.of());
+            engine.submit(second, pb, b);
+            Completion cb = b.done.get(10, TimeUnit.SECONDS);
+            assertTrue(cb.cachedTokens() >= first.length, "reused " + cb.cachedTokens() + " of " + second.length);
+            assertEquals(second.length - cb.cachedTokens(), engine.stats().promptTokens() - evaluatedBefore);
+            GenerationResult want = single(second, pb);
+            assertEquals(want.text(), cb.text());
+            assertEquals(want.generatedTokens(), cb.completionTokens());
+
+            // the same prompt again: everything but the last token comes from the cache
+            Collect c = new Collect();
+            engine.submit(second, pb, c);
+            Completion cc = c.done.get(10, TimeUnit.SECONDS);
+            assertEquals(second.length - 1, cc.cachedTokens());
+            assertEquals(want.text(), cc.text());
+        }
+    }
+
+    @Test
     void aContextFullRequestEndsLikeTheSession() throws Exception {
         int[] p = prompt("Fill the context please");
         SamplerParams sp = params(1.0f, 9, -1, List.of());
