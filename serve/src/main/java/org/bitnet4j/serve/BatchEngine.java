@@ -45,6 +45,7 @@ public final class BatchEngine implements AutoCloseable {
     private final EngineStats stats = new EngineStats();
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile boolean dead;
     /** test hook: runs on the scheduler thread before each forward pass (a test can hold the engine here) */
     volatile Runnable beforeStep;
 
@@ -124,7 +125,7 @@ public final class BatchEngine implements AutoCloseable {
                 throw new IllegalArgumentException("token id " + t + " is outside the vocabulary 0.." + (vocab - 1));
             }
         }
-        if (!running) {
+        if (!running || dead) {
             throw new IllegalStateException("the engine is closed");
         }
         int limit = options.slots() + options.queueCapacity();
@@ -140,6 +141,10 @@ public final class BatchEngine implements AutoCloseable {
         }
         Job job = new Job(prompt.clone(), params, sink);
         queue.addLast(job);
+        if (dead && queue.remove(job)) { // raced with the scheduler's last drain: nobody would answer it
+            inSystem.decrementAndGet();
+            throw new IllegalStateException("the engine is closed");
+        }
         return job;
     }
 
@@ -201,6 +206,7 @@ public final class BatchEngine implements AutoCloseable {
     }
 
     private void loop() {
+        RuntimeException why = new ModelException("the server is shutting down");
         try {
             while (running) {
                 try {
@@ -216,11 +222,27 @@ public final class BatchEngine implements AutoCloseable {
                     if (!running) {
                         break;
                     }
+                } catch (RuntimeException e) {
+                    // a bug in one step must not take the server down: fail the requests in flight, go on
+                    for (Slot s : slots) {
+                        if (s.job != null) {
+                            fail(s, e);
+                        }
+                    }
                 }
             }
+        } catch (Error e) {
+            why = new ModelException("the scheduler stopped: " + e);
+            throw e;
         } finally {
-            failAll(new ModelException("the server is shutting down"));
+            dead = true;
+            failAll(why);
         }
+    }
+
+    /** False once the scheduler thread has stopped (closed, or killed by an Error such as OutOfMemoryError). */
+    public boolean alive() {
+        return !dead;
     }
 
     /** Frees cancelled slots and fills free ones. @return whether any slot is active (waits a little if none). */

@@ -175,6 +175,10 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void health(Context ctx) {
+        if (!engine.alive()) {
+            throw new ApiException(503, "server_error", null, "engine_stopped", "the batching engine has stopped",
+                    Map.of());
+        }
         ObjectNode h = JSON.createObjectNode().put("status", "ok")
                 .put("slots_idle", engine.options().slots() - engine.activeSlots())
                 .put("slots_processing", engine.activeSlots())
@@ -254,6 +258,8 @@ public final class OpenAiServer implements AutoCloseable {
             job = engine.submit(prompt, req.params(), events);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(param, "invalid_value", e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new ApiException(503, "server_error", null, "engine_stopped", e.getMessage(), Map.of());
         } catch (QueueFullException e) {
             throw new ApiException(503, "server_error", null, "server_busy", e.getMessage(),
                     Map.of("Retry-After", Integer.toString(options.retryAfterSeconds())));

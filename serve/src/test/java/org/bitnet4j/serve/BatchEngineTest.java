@@ -1,6 +1,7 @@
 package org.bitnet4j.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -216,6 +217,36 @@ class BatchEngineTest {
         for (Collect c : List.of(running, waiting)) {
             var e = assertThrows(Exception.class, () -> c.done.get(5, TimeUnit.SECONDS));
             assertTrue(e.getCause().getMessage().contains("shutting down"), e.toString());
+        }
+    }
+
+    @Test
+    void aClosedEngineRefusesNewRequests() {
+        BatchEngine engine = new BatchEngine(model, new EngineOptions(1, CTX, 1, 8, 2, ActivationMode.INT8));
+        assertTrue(engine.alive());
+        engine.close();
+        assertFalse(engine.alive());
+        assertThrows(IllegalStateException.class, () -> engine.submit(prompt("late"), SamplerParams.GREEDY, new Collect()));
+    }
+
+    @Test
+    void aFailingStepFailsOnlyTheRequestsInFlightAndTheEngineGoesOn() throws Exception {
+        try (BatchEngine engine = new BatchEngine(model, new EngineOptions(2, CTX, 1, 8, 2, ActivationMode.INT8))) {
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean(true);
+            engine.beforeStep = () -> {
+                if (once.getAndSet(false)) {
+                    throw new IllegalStateException("injected");
+                }
+            };
+            Collect hit = new Collect();
+            engine.submit(prompt("unlucky"), params(0f, 0, 5, List.of()), hit);
+            var e = assertThrows(Exception.class, () -> hit.done.get(5, TimeUnit.SECONDS));
+            assertEquals("injected", e.getCause().getMessage());
+            assertEquals(1, engine.stats().requestsFailed());
+            Collect next = new Collect();
+            engine.submit(prompt("lucky"), params(0f, 0, 5, List.of()), next);
+            assertEquals(single(prompt("lucky"), params(0f, 0, 5, List.of())).text(), next.done.get(5, TimeUnit.SECONDS).text());
+            assertTrue(engine.alive());
         }
     }
 }
