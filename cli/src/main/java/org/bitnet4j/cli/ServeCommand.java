@@ -56,9 +56,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body", paramLabel = "BYTES", description = "largest request body accepted, else 413 (default: ${DEFAULT-VALUE})")
     long maxBody = OpenAiServer.Options.DEFAULT_MAX_BODY;
 
-    @Option(names = "--bench", paramLabel = "N,N,...", split = ",",
+    @Option(names = "--bench", paramLabel = "N", split = ",",
             description = "benchmark instead of serving: aggregate tokens/s with N concurrent streaming clients on "
-                    + "loopback for each N (e.g. 1,2,4,8; -np must be at least the largest), then exit")
+                    + "loopback for each N of a list such as 1,2,4,8 (give -np at least the largest N), then exit")
     int[] bench;
 
     @Option(names = "--bench-tokens", paramLabel = "N", description = "tokens each benchmark stream generates (default: ${DEFAULT-VALUE})")
