@@ -30,6 +30,14 @@ public final class GgufFile implements AutoCloseable {
     static final int MAGIC = 0x46554747; // "GGUF" little-endian
     static final int MAX_DIMS = 4;
     static final int MAX_NESTING = 8;
+    static final int DEFAULT_ALIGNMENT = 32;
+    static final int MAX_ALIGNMENT = 1 << 20;
+    /** the GGUF specification's limit for keys; also applied to tensor names */
+    static final int MAX_KEY_BYTES = 65535;
+    /** no real metadata string (chat templates included) comes near this; a larger one is a corrupt length */
+    static final long MAX_STRING_BYTES = 64L << 20;
+    /** likewise for arrays: vocabularies have a few hundred thousand entries */
+    static final long MAX_ARRAY_LENGTH = 1L << 26;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -76,7 +84,7 @@ public final class GgufFile implements AutoCloseable {
         Map<String, GgufValue> kv = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
             long at = p.pos;
-            String key = p.string("metadata key #" + i);
+            String key = p.string("metadata key #" + i, MAX_KEY_BYTES);
             int typeId = p.i32("type of '" + key + "'");
             GgufValueType type = GgufValueType.fromId(typeId);
             if (type == null) {
@@ -95,18 +103,19 @@ public final class GgufFile implements AutoCloseable {
                 throw new GgufFormatException(name + ": metadata key 'general.alignment' must be an integer, is " + align.type());
             }
             long a = ((Number) align.value()).longValue();
-            if (a <= 0 || a > (1 << 20) || Long.bitCount(a) != 1) {
+            if (a <= 0 || a > MAX_ALIGNMENT || Long.bitCount(a) != 1) {
                 throw new GgufFormatException(name + ": general.alignment " + a + " is not a power of two (up to 1 MiB)");
             }
             alignment = (int) a;
         } else {
-            alignment = 32;
+            alignment = DEFAULT_ALIGNMENT;
         }
-        List<GgufTensorInfo> list = new ArrayList<>((int) tensorCount);
+        // the count is only bounded by the file size: grow the list as tensors are actually read
+        List<GgufTensorInfo> list = new ArrayList<>((int) Math.min(tensorCount, 1024));
         Map<String, GgufTensorInfo> names = new HashMap<>();
         for (long i = 0; i < tensorCount; i++) {
             long at = p.pos;
-            String tname = p.string("name of tensor #" + i);
+            String tname = p.string("name of tensor #" + i, MAX_KEY_BYTES);
             String where = name + ": tensor '" + tname + "' (header offset " + at + ")";
             int nd = p.i32("dimension count of tensor '" + tname + "'");
             if (nd < 1 || nd > MAX_DIMS) {
@@ -295,14 +304,19 @@ public final class GgufFile implements AutoCloseable {
         }
 
         String string(String what) {
+            return string(what, MAX_STRING_BYTES);
+        }
+
+        String string(String what, long max) {
             long at = pos;
             long len = i64("length of " + what);
             if (len < 0 || len > remaining()) {
                 throw new GgufFormatException(file + ": " + what + " at offset " + at + " has length "
                         + Long.toUnsignedString(len) + ", past the end of the file (" + remaining() + " bytes left)");
             }
-            if (len > Integer.MAX_VALUE - 8) {
-                throw new GgufFormatException(file + ": " + what + " at offset " + at + " is too long (" + len + " bytes)");
+            if (len > max) {
+                throw new GgufFormatException(file + ": " + what + " at offset " + at + " is " + len
+                        + " bytes long, more than the " + max + " allowed");
             }
             byte[] b = new byte[(int) len];
             MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
@@ -354,10 +368,14 @@ public final class GgufFile implements AutoCloseable {
             }
             long n = i64("array length of '" + key + "'");
             long minBytes = et.size > 0 ? et.size : et == GgufValueType.STRING ? 8 : 12;
-            if (n < 0 || n > remaining() / minBytes || n > Integer.MAX_VALUE - 8) {
+            if (n < 0 || n > remaining() / minBytes) {
                 throw new GgufFormatException(file + ": metadata key '" + key + "' at offset " + at + " claims "
                         + Long.toUnsignedString(n) + " elements of " + et + ", more than the " + remaining()
                         + " bytes left in the file");
+            }
+            if (n > MAX_ARRAY_LENGTH) {
+                throw new GgufFormatException(file + ": metadata key '" + key + "' at offset " + at + " claims " + n
+                        + " elements, more than the " + MAX_ARRAY_LENGTH + " allowed for one array");
             }
             int len = (int) n;
             Object elements = switch (et) {

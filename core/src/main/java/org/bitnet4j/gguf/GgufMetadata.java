@@ -1,6 +1,5 @@
 package org.bitnet4j.gguf;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,12 +60,18 @@ public final class GgufMetadata {
         return has(key) ? getString(key) : dflt;
     }
 
+    /** Any integer type; unsigned types read as unsigned, so a UINT64 of 2^63 or more is out of range. */
     public long getLong(String key) {
         GgufValue v = require(key);
         if (!v.type().isInteger()) {
             throw wrongType(key, v, "an integer");
         }
-        return ((Number) v.value()).longValue();
+        long x = ((Number) v.value()).longValue();
+        if (v.type() == GgufValueType.UINT64 && x < 0) {
+            throw new GgufFormatException(file + ": metadata key '" + key + "' = " + Long.toUnsignedString(x)
+                    + " is out of range");
+        }
+        return x;
     }
 
     public long getLong(String key, long dflt) {
@@ -75,9 +80,8 @@ public final class GgufMetadata {
 
     public int getInt(String key) {
         long v = getLong(key);
-        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE || (get(key).type() == GgufValueType.UINT64 && v < 0)) {
-            throw new GgufFormatException(file + ": metadata key '" + key + "' = " + Long.toUnsignedString(v)
-                    + " is out of range");
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new GgufFormatException(file + ": metadata key '" + key + "' = " + v + " is out of range");
         }
         return (int) v;
     }
@@ -88,6 +92,10 @@ public final class GgufMetadata {
 
     public float getFloat(String key) {
         GgufValue v = require(key);
+        if (v.type() == GgufValueType.UINT64) {
+            long x = (Long) v.value();
+            return x >= 0 ? x : (float) (x >>> 1) * 2f; // unsigned, to float precision
+        }
         if (v.type() == GgufValueType.FLOAT32 || v.type() == GgufValueType.FLOAT64 || v.type().isInteger()) {
             return ((Number) v.value()).floatValue();
         }
@@ -167,7 +175,8 @@ public final class GgufMetadata {
             int[] out = new int[l.length];
             for (int i = 0; i < l.length; i++) {
                 if (l[i] < Integer.MIN_VALUE || l[i] > Integer.MAX_VALUE) {
-                    throw new GgufFormatException(file + ": metadata key '" + key + "' element " + i + " = " + l[i]
+                    String shown = a.elementType() == GgufValueType.UINT64 ? Long.toUnsignedString(l[i]) : Long.toString(l[i]);
+                    throw new GgufFormatException(file + ": metadata key '" + key + "' element " + i + " = " + shown
                             + " is out of range");
                 }
                 out[i] = (int) l[i];
@@ -176,9 +185,5 @@ public final class GgufMetadata {
         }
         throw new GgufFormatException(file + ": metadata key '" + key + "' is an array of " + a.elementType()
                 + ", expected integers");
-    }
-
-    static List<String> stringList(int n) {
-        return new ArrayList<>(n);
     }
 }

@@ -209,6 +209,44 @@ class GgufMalformedTest {
     }
 
     @Test
+    void keyLongerThanTheSpecificationAllows() {
+        String m = new B().header(3, 0, 1).str("k".repeat(65536)).i32(4).i32(1).parseError();
+        assertEquals("m.gguf: metadata key #0 at offset 24 is 65536 bytes long, more than the 65535 allowed", m);
+    }
+
+    @Test
+    void alignmentOfTheWrongType() {
+        String m = new B().header(3, 0, 1).str("general.alignment").i32(8).str("32").parseError();
+        assertEquals("m.gguf: metadata key 'general.alignment' must be an integer, is STRING", m);
+    }
+
+    @Test
+    void dataSectionPastTheEndOfTheFile() {
+        // a valid tensor info, then the file stops before the aligned start of the data section
+        String m = new B().header(3, 1, 0).tensor("t", new long[] {8}, 0, 0).parseError();
+        assertEquals("m.gguf: the file ends at byte 57 before its data section (offset 64)", m);
+    }
+
+    @Test
+    void hugeTensorOffset() {
+        B b = new B().header(3, 1, 0).tensor("t", new long[] {8}, 0, 1L << 40).pad(32).zeros(32);
+        assertEquals("m.gguf: tensor 't' data (32 bytes at data offset 1099511627776, file offset 1099511627840) extends"
+                + " past the end of the file (96 bytes); the file is truncated or corrupt", b.parseError());
+    }
+
+    @Test
+    void unsignedValuesOutOfRangeNameTheKey() {
+        byte[] img = new B().header(3, 0, 2).str("big").i32(10).i64(-1L).str("u32").i32(4).i32(-1).out.toByteArray();
+        try (GgufFile f = GgufFile.parse(MemorySegment.ofArray(img), "m.gguf")) {
+            assertEquals("m.gguf: metadata key 'big' = 18446744073709551615 is out of range",
+                    assertThrows(GgufFormatException.class, () -> f.metadata().getLong("big")).getMessage());
+            assertEquals(4294967295L, f.metadata().getLong("u32"), "UINT32 reads as unsigned");
+            assertEquals("m.gguf: metadata key 'u32' = 4294967295 is out of range",
+                    assertThrows(GgufFormatException.class, () -> f.metadata().getInt("u32")).getMessage());
+        }
+    }
+
+    @Test
     void fileProblems() throws IOException {
         Path missing = dir.resolve("none.gguf");
         assertEquals(missing + ": file not found", assertThrows(GgufFormatException.class, () -> GgufFile.open(missing)).getMessage());

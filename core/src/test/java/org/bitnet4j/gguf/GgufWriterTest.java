@@ -85,7 +85,10 @@ class GgufWriterTest {
             assertEquals(1.5f, m.getFloat("f32"));
             assertTrue(m.getBoolean("bool", false));
             assertEquals("héllo ✓", m.getString("str"));
-            assertEquals(-1L, m.getLong("u64"));
+            assertEquals(-1L, m.get("u64").value(), "UINT64 bits kept");
+            assertEquals("m: metadata key 'u64' = 18446744073709551615 is out of range".replace("m:", out + ":"),
+                    assertThrows(GgufFormatException.class, () -> m.getLong("u64")).getMessage());
+            assertEquals(1.8446744e19f, m.getFloat("u64"));
             assertEquals(Long.MIN_VALUE, m.getLong("i64"));
             assertEquals(Math.PI, ((Number) m.get("f64").value()).doubleValue());
             assertEquals(List.of("a", "", "ü"), m.getStringArray("strings"));
@@ -119,6 +122,150 @@ class GgufWriterTest {
             // closed without finish(): an interrupted write
         }
         assertFalse(Files.exists(other));
-        assertFalse(Files.exists(dir.resolve("other.gguf.tmp")));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(out), files.toList(), "the temporary file is gone");
+        }
+    }
+
+    @Test
+    void aUsersTmpFileIsNotTouchedAndATargetThatAppearsMeanwhileIsKept() throws IOException {
+        Path out = dir.resolve("m.gguf");
+        Path users = Files.writeString(dir.resolve("m.gguf.tmp"), "mine");
+        try (GgufWriter w = GgufWriter.create(out, false)) {
+            w.put("k", GgufValue.of("v"));
+            Files.writeString(out, "appeared");
+            GgufFormatException e = assertThrows(GgufFormatException.class, w::finish);
+            assertEquals(out + ": appeared while writing; refusing to overwrite it (use --force)", e.getMessage());
+        }
+        assertEquals("appeared", Files.readString(out));
+        assertEquals("mine", Files.readString(users));
+        try (GgufWriter w = GgufWriter.create(out, true)) {
+            w.put("k", GgufValue.of("v"));
+            w.finish();
+        }
+        try (GgufFile f = GgufFile.open(out)) {
+            assertEquals("v", f.metadata().getString("k"));
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(2, files.count(), "only m.gguf and the user's m.gguf.tmp");
+        }
+    }
+
+    /** Tensors streamed in uneven chunks (and a non-default alignment) read back exactly. */
+    @Test
+    void streamedChunksRoundTripWithAnyAlignment() {
+        Path out = dir.resolve("stream.gguf");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        java.util.Map<String, byte[]> expected = new java.util.LinkedHashMap<>();
+        try (GgufWriter w = GgufWriter.create(out, false)) {
+            w.put("general.alignment", new GgufValue(GgufValueType.UINT32, 64L));
+            for (GgmlType t : GgmlType.values()) {
+                w.addTensor("s." + t, new long[] {t.blockSize == 1 ? 3 : t.blockSize, 3}, t);
+            }
+            for (GgmlType t : GgmlType.values()) {
+                byte[] data = new byte[(int) w.byteSize("s." + t)];
+                rnd.nextBytes(data);
+                expected.put("s." + t, data);
+                try (GgufWriter.TensorOutput o = w.openTensor("s." + t)) {
+                    int at = 0;
+                    while (at < data.length) {
+                        int n = Math.min(data.length - at, 1 + rnd.nextInt(70));
+                        if (n % 2 == 0) {
+                            o.write(data, at, n);
+                        } else {
+                            o.write(MemorySegment.ofArray(java.util.Arrays.copyOfRange(data, at, at + n)));
+                        }
+                        at += n;
+                    }
+                    assertEquals(0, o.remaining());
+                }
+            }
+            w.finish();
+        }
+        try (GgufFile f = GgufFile.open(out)) {
+            assertEquals(64, f.alignment());
+            assertEquals(0, f.dataOffset() % 64);
+            assertEquals(0, f.fileSize() % 64, "the last tensor is padded too");
+            for (GgufTensorInfo t : f.tensors()) {
+                assertEquals(0, t.offset() % 64, t.name());
+                assertArrayEquals(expected.get(t.name()), f.data(t).toArray(ValueLayout.JAVA_BYTE), t.name());
+            }
+        }
+    }
+
+    @Test
+    void byteCountsAndOrderAreChecked() {
+        try (GgufWriter w = GgufWriter.create(dir.resolve("bad.gguf"), false)) {
+            w.addTensor("a", new long[] {8}, GgmlType.F32);
+            w.addTensor("b", new long[] {32}, GgmlType.Q8_0);
+            assertEquals(32, w.byteSize("a"));
+            assertEquals(34, w.byteSize("b"));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.openTensor("b"));
+            assertEquals("tensor b written out of order: tensors are written in declaration order, next is a", e.getMessage());
+            GgufWriter.TensorOutput o = w.openTensor("a");
+            assertThrows(IllegalStateException.class, () -> w.openTensor("a"), "still open");
+            o.write(new byte[20], 0, 20);
+            e = assertThrows(IllegalStateException.class, () -> o.write(new byte[13], 0, 13));
+            assertEquals("tensor a is 32 bytes; 20 written, 13 more offered", e.getMessage());
+            e = assertThrows(IllegalStateException.class, o::close);
+            assertEquals("tensor a needs 32 bytes, 20 were written", e.getMessage());
+            e = assertThrows(IllegalStateException.class, w::finish);
+            assertEquals("tensors declared but not written: [a, b]", e.getMessage());
+            assertThrows(IllegalStateException.class, () -> w.addTensor("c", new long[] {8}, GgmlType.F32),
+                    "no declarations after the header is out");
+        }
+        try (GgufWriter w = GgufWriter.create(dir.resolve("bad2.gguf"), false)) {
+            assertEquals("metadata key 'x': a UINT32 value cannot be a String",
+                    assertThrows(IllegalArgumentException.class, () -> w.put("x", new GgufValue(GgufValueType.UINT32, "1")))
+                            .getMessage());
+            assertEquals("tensor q: first dimension 100 is not a multiple of Q8_0's block size 32",
+                    assertThrows(IllegalArgumentException.class, () -> w.addTensor("q", new long[] {100}, GgmlType.Q8_0))
+                            .getMessage());
+            w.addTensor("a", new long[] {8}, GgmlType.F32);
+            w.writeTensor("a", seg -> {});
+            assertEquals("tensor a written twice",
+                    assertThrows(IllegalStateException.class, () -> w.writeTensor("a", seg -> {})).getMessage());
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count(), "failed writes leave nothing behind");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A tensor that starts beyond 4 GiB: offsets and slices are 64-bit through the whole path. The 4 GiB tensor
+     * before it is written through a mapped window and left mostly untouched, so the file stays sparse.
+     */
+    @Test
+    void dataBeyondFourGigabytes() throws IOException {
+        Path out = dir.resolve("big.gguf");
+        long bigElements = 1L << 31; // F16: 4 GiB
+        try (GgufWriter w = GgufWriter.create(out, false)) {
+            w.addTensor("big", new long[] {1L << 16, 1L << 15}, GgmlType.F16);
+            w.addTensor("tail", new long[] {4}, GgmlType.F32);
+            w.writeTensor("big", seg -> {
+                assertEquals(2 * bigElements, seg.byteSize());
+                seg.set(ValueLayout.JAVA_BYTE, seg.byteSize() - 1, (byte) 0x5A);
+            });
+            try (GgufWriter.TensorOutput o = w.openTensor("tail")) {
+                MemorySegment v = MemorySegment.ofArray(new float[] {1.5f, -2f, 3.25f, 1e-3f});
+                o.write(v);
+            }
+            w.finish();
+        }
+        try (GgufFile f = GgufFile.open(out)) {
+            GgufTensorInfo tail = f.tensor("tail");
+            assertEquals(4L << 30, tail.offset());
+            assertTrue(f.fileSize() > (4L << 30));
+            MemorySegment d = f.data(tail);
+            assertArrayEquals(new float[] {1.5f, -2f, 3.25f, 1e-3f},
+                    d.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN)));
+            MemorySegment big = f.data(f.tensor("big"));
+            assertEquals((byte) 0x5A, big.get(ValueLayout.JAVA_BYTE, big.byteSize() - 1));
+            assertEquals(0, big.get(ValueLayout.JAVA_BYTE, 1L << 31));
+        } finally {
+            Files.deleteIfExists(out);
+        }
     }
 }
