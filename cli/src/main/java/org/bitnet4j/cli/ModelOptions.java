@@ -38,7 +38,12 @@ final class ModelOptions {
     }
 
     SessionOptions session(Model m) {
-        int ctx = context > 0 ? context : Math.min(4096, m.config.contextLength());
+        return session(m, 4096);
+    }
+
+    /** @param defaultContext used when -c is not given, capped at the model's context_length */
+    SessionOptions session(Model m, int defaultContext) {
+        int ctx = context > 0 ? context : Math.min(defaultContext, m.config.contextLength());
         if (context > m.config.contextLength()) {
             throw new IllegalArgumentException("-c " + context + " is larger than the model's context_length "
                     + m.config.contextLength());

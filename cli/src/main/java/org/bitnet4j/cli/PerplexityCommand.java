@@ -43,10 +43,8 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException(file + " is not valid UTF-8 text");
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (model.context == 0) {
-            model.context = 512; // llama-perplexity's default chunk
-        }
-        try (Model m = model.load(); Session s = new Session(m, model.session(m))) {
+        // llama-perplexity's default chunk is 512 tokens (or the model's context, if shorter)
+        try (Model m = model.load(); Session s = new Session(m, model.session(m, 512))) {
             int[] tokens = m.tokenizer.encode(text, false, false);
             long t0 = System.nanoTime();
             Perplexity.Result r = Perplexity.compute(s, tokens, maxChunks, (chunk, ppl) -> {
