@@ -169,7 +169,7 @@ public final class BitNetModel {
     }
 
     /** y [T][O] = BitLinear(x) with weight tensor w; xa holds codes (int8 mode) or x itself, s the scales. */
-    private void linear(Quantized qw, Tensor w, float[] xa, float[] s, int T, float[] y) {
+    void linear(Quantized qw, Tensor w, float[] xa, float[] s, int T, float[] y) {
         Kernels.matmulT(xa, 0, T, w.cols, qw.tw, w.offset, w.rows, y, 0);
         if (qw.int8) {
             float beta = qw.beta[w.ternaryIndex];
@@ -183,7 +183,7 @@ public final class BitNetModel {
     }
 
     /** STE backward: dx += dy . (beta T);  dW += (dy / s)^T . q. Uses ws.dys as scratch. */
-    private void linearBackward(Quantized qw, Tensor w, float[] dy, float[] xa, float[] s, int T, float[] dx, float[] grad,
+    void linearBackward(Quantized qw, Tensor w, float[] dy, float[] xa, float[] s, int T, float[] dx, float[] grad,
                                 Workspace ws) {
         float beta = qw.beta[w.ternaryIndex];
         int O = w.rows, I = w.cols;
