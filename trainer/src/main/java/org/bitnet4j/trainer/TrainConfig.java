@@ -27,7 +27,7 @@ public record TrainConfig(int vocab, int dim, int layers, int heads, int kvHeads
         if (dim % 128 != 0 || ffn % 128 != 0) {
             throw new IllegalArgumentException("dim and ffn must be multiples of 128 (I2_S rows), got " + dim + ", " + ffn);
         }
-        if (vocab < 260 || context < 4 || batch < 1 || steps < 1 || (dim / heads) % 2 != 0) {
+        if (vocab < 256 + BpeTrainer.SPECIALS || context < 4 || batch < 1 || steps < 1 || (dim / heads) % 2 != 0) {
             throw new IllegalArgumentException("bad config " + this);
         }
     }
