@@ -181,11 +181,22 @@ final class FloatMatrix extends AbstractMatrix {
     private float directDot(int r, float[] x, int xOff) {
         long e0 = (long) r * cols;
         FloatVector acc = FloatVector.zero(FS);
+        FloatVector acc1 = acc;
+        FloatVector acc2 = acc;
+        FloatVector acc3 = acc;
         int bound = FS.loopBound(cols);
         int c = 0;
         float tail = 0f;
         switch (type) {
             case F32 -> {
+                // four independent accumulators hide the FMA latency; combined in a fixed order below
+                for (; c + 4 * FL <= cols; c += 4 * FL) {
+                    long o = (e0 + c) * 4;
+                    acc = FloatVector.fromMemorySegment(FS, data, o, VectorOps.LE).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                    acc1 = FloatVector.fromMemorySegment(FS, data, o + 4L * FL, VectorOps.LE).fma(FloatVector.fromArray(FS, x, xOff + c + FL), acc1);
+                    acc2 = FloatVector.fromMemorySegment(FS, data, o + 8L * FL, VectorOps.LE).fma(FloatVector.fromArray(FS, x, xOff + c + 2 * FL), acc2);
+                    acc3 = FloatVector.fromMemorySegment(FS, data, o + 12L * FL, VectorOps.LE).fma(FloatVector.fromArray(FS, x, xOff + c + 3 * FL), acc3);
+                }
                 for (; c < bound; c += FL) {
                     FloatVector w = FloatVector.fromMemorySegment(FS, data, (e0 + c) * 4, VectorOps.LE);
                     acc = w.fma(FloatVector.fromArray(FS, x, xOff + c), acc);
@@ -195,6 +206,14 @@ final class FloatMatrix extends AbstractMatrix {
                 }
             }
             case F16 -> {
+                // four independent accumulators hide the FMA latency; combined in a fixed order below
+                for (; c + 4 * FL <= cols; c += 4 * FL) {
+                    long o = (e0 + c) * 2;
+                    acc = VectorOps.f16ToFloat(data, o).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                    acc1 = VectorOps.f16ToFloat(data, o + 2L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + FL), acc1);
+                    acc2 = VectorOps.f16ToFloat(data, o + 4L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + 2 * FL), acc2);
+                    acc3 = VectorOps.f16ToFloat(data, o + 6L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + 3 * FL), acc3);
+                }
                 for (; c < bound; c += FL) {
                     acc = VectorOps.f16ToFloat(data, (e0 + c) * 2).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
                 }
@@ -203,6 +222,13 @@ final class FloatMatrix extends AbstractMatrix {
                 }
             }
             case BF16 -> {
+                for (; c + 4 * FL <= cols; c += 4 * FL) {
+                    long o = (e0 + c) * 2;
+                    acc = VectorOps.bf16ToFloat(data, o).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
+                    acc1 = VectorOps.bf16ToFloat(data, o + 2L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + FL), acc1);
+                    acc2 = VectorOps.bf16ToFloat(data, o + 4L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + 2 * FL), acc2);
+                    acc3 = VectorOps.bf16ToFloat(data, o + 6L * FL).fma(FloatVector.fromArray(FS, x, xOff + c + 3 * FL), acc3);
+                }
                 for (; c < bound; c += FL) {
                     acc = VectorOps.bf16ToFloat(data, (e0 + c) * 2).fma(FloatVector.fromArray(FS, x, xOff + c), acc);
                 }
@@ -224,6 +250,6 @@ final class FloatMatrix extends AbstractMatrix {
             }
             default -> throw new IllegalStateException(type.toString());
         }
-        return VectorOps.sumLanes(acc) + tail;
+        return VectorOps.sumLanes(acc.add(acc1).add(acc2.add(acc3))) + tail;
     }
 }
