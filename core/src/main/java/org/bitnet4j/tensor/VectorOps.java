@@ -61,7 +61,7 @@ final class VectorOps {
     }
 
     /**
-     * fp16 bits (low 16 bits of each lane) to float: exponent and mantissa moved into float position and
+     * fp16 bits (each lane the half sign-extended to 32 bits, as S2I widening gives, so bit 31 is its sign) to float: exponent and mantissa moved into float position and
      * rescaled by 2^112 (exact for normals and subnormals alike), infinities and NaNs get the float's
      * all-ones exponent, then the sign is put back.
      */
@@ -71,7 +71,7 @@ final class VectorOps {
         FloatVector finite = bits.reinterpretAsFloats().mul(0x1p112f);
         VectorMask<Float> special = em.compare(VectorOperators.GE, 0x7C00).cast(FS);
         FloatVector f = finite.blend(bits.or(0x7F800000).reinterpretAsFloats(), special);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector sign = h.and(0x80000000);
         return f.reinterpretAsInts().or(sign).reinterpretAsFloats();
     }
 
