@@ -83,10 +83,21 @@ public final class GgufWriter implements AutoCloseable {
         Path dir = target.toAbsolutePath().getParent();
         try {
             Files.createDirectories(dir);
-            // a fresh name: an unrelated "x.gguf.tmp" the user may have is never truncated
-            Path temp = Files.createTempFile(dir, target.getFileName() + ".", ".tmp");
-            FileChannel ch = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            return new GgufWriter(target, temp, overwrite, ch);
+            // a fresh name (CREATE_NEW): an unrelated "x.gguf.tmp" the user may have is never truncated; not
+            // Files.createTempFile, whose owner-only permissions the finished model would keep
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom();
+            for (int attempt = 0; ; attempt++) {
+                Path temp = dir.resolve(target.getFileName() + "." + Long.toHexString(rnd.nextLong() >>> 16) + ".tmp");
+                try {
+                    FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                            StandardOpenOption.WRITE);
+                    return new GgufWriter(target, temp, overwrite, ch);
+                } catch (FileAlreadyExistsException e) {
+                    if (attempt == 9) {
+                        throw e;
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new GgufFormatException(target + ": cannot write: " + e, e);
         }

@@ -39,6 +39,9 @@ class GgufWriterTest {
             }
             assertArrayEquals(Files.readAllBytes(src), Files.readAllBytes(out), name);
         }
+        // the model gets the permissions of any new file (umask), not a temporary file's owner-only ones
+        Path plain = Files.writeString(dir.resolve("plain"), "x");
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(dir.resolve("bitnet-silu-f32.gguf")));
     }
 
     @Test
