@@ -48,7 +48,8 @@ public final class DummyModel {
         String[] names = {"125M", "350M", "1B", "1.5B", "2.7B", "3.8B", "7B", "13B", "30B", "70B", "100B"};
         for (int i = 0; i < names.length; i++) {
             int[] s = sizes[i];
-            m.put(names[i], new Shape(names[i], Architecture.BITNET, s[0], s[1], s[2], s[3], s[3], 32000, 2048, 10000f));
+            // as bitnet.cpp's generator: kv heads = heads, a 32002-row embedding (bitnet_b1_58-large's vocabulary)
+            m.put(names[i], new Shape(names[i], Architecture.BITNET, s[0], s[1], s[2], s[3], s[3], 32002, 2048, 10000f));
         }
         // small shapes for tests and quick experiments
         m.put("tiny", new Shape("tiny", Architecture.BITNET_B158, 256, 768, 2, 4, 2, 512, 512, 500000f));
@@ -94,6 +95,10 @@ public final class DummyModel {
             w.put(p + "attention.head_count_kv", GgufValue.ofUInt32(s.kvHeads()));
             w.put(p + "rope.freq_base", GgufValue.ofFloat32(s.ropeTheta()));
             w.put(p + "attention.layer_norm_rms_epsilon", GgufValue.ofFloat32(1e-5f));
+            if (s.arch() == Architecture.BITNET) { // bitnet.cpp's generator writes these two for its bitnet models
+                w.put(p + "rope.scaling.type", GgufValue.of("linear"));
+                w.put(p + "rope.scaling.factor", GgufValue.ofFloat32(1f));
+            }
             w.put("general.file_type", GgufValue.ofUInt32(fileType(linear)));
             w.putAll(tok);
             w.put("general.quantization_version", GgufValue.ofUInt32(2));
@@ -173,24 +178,49 @@ public final class DummyModel {
         // beta: fp16-exact, around 1/sqrt(cols) so activations keep a sane size through the layers
         float beta = Float.float16ToFloat(Float.floatToFloat16(
                 (float) ((0.8 + 0.4 * new SplittableRandom(seed).nextDouble()) / Math.sqrt(t.cols))));
+        float[] lut = {0f, beta, -beta};
         int rowsPerTask = Math.max(1, (1 << 16) / t.cols);
         pool.forRange(t.rows, rowsPerTask, (r0, r1, thread) -> {
             float[] row = new float[t.cols];
             for (int r = r0; r < r1; r++) {
                 SplittableRandom rnd = new SplittableRandom(mix(seed, r + 1));
-                for (int c = 0; c < t.cols; c++) {
-                    row[c] = switch (t.kind) {
-                        case TERNARY -> {
-                            double u = rnd.nextDouble();
-                            yield u < 0.31 ? 0f : u < 0.655 ? beta : -beta;
+                switch (t.kind) {
+                    case TERNARY -> ternaryRow(rnd, lut, row);
+                    case NORM -> {
+                        for (int c = 0; c < t.cols; c++) {
+                            row[c] = (float) (1 + 0.25 * rnd.nextGaussian());
                         }
-                        case NORM -> (float) (1 + 0.25 * rnd.nextGaussian());
-                        case EMBEDDING -> Float.float16ToFloat(Float.floatToFloat16((float) (0.125 * rnd.nextGaussian())));
-                    };
+                    }
+                    case EMBEDDING -> {
+                        for (int c = 0; c < t.cols; c++) {
+                            row[c] = Float.float16ToFloat(Float.floatToFloat16((float) (0.125 * rnd.nextGaussian())));
+                        }
+                    }
                 }
                 f.quantize(row, 0, t.cols, seg, total, (long) r * t.cols, beta);
             }
         });
+    }
+
+    /** 16-bit zero threshold: P(0) = 20316 / 65536 = 0.31 */
+    private static final int ZERO_BELOW = 20316;
+    /** the rest split evenly between +beta and -beta */
+    private static final int PLUS_BELOW = ZERO_BELOW + (65536 - ZERO_BELOW) / 2;
+
+    /**
+     * Four weights per 64-bit draw, without branches: with random data the two comparisons of a branchy version
+     * mispredict about half the time, which made this loop the slowest part of writing a 2B4T model.
+     */
+    private static void ternaryRow(SplittableRandom rnd, float[] lut, float[] row) {
+        long bits = 0;
+        for (int c = 0; c < row.length; c++) {
+            if ((c & 3) == 0) {
+                bits = rnd.nextLong();
+            }
+            int x = (int) (bits >>> (16 * (c & 3))) & 0xFFFF;
+            int k = ((ZERO_BELOW - 1 - x) >>> 31) + ((PLUS_BELOW - 1 - x) >>> 31); // 0: zero, 1: +beta, 2: -beta
+            row[c] = lut[k];
+        }
     }
 
     private static long mix(long a, long b) {
