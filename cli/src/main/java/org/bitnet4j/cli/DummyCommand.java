@@ -62,9 +62,10 @@ final class DummyCommand implements Callable<Integer> {
         int v = DummyModel.vocabSize(s, vocab);
         long total = DummyModel.dataBytes(s, v, lin, emb);
         long t0 = System.nanoTime();
+        boolean small = total < (64L << 20); // a tiny model would show 0/0 MiB
         try (ProgressBar pb = new ProgressBarBuilder().setTaskName("dummy " + s.name()).setInitialMax(Math.max(1, total >> 10))
-                .setUnit(" MiB", 1024).setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
-                .build()) {
+                .setUnit(small ? " KiB" : " MiB", small ? 1 : 1024).setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err)).build()) {
             DummyModel.write(s, lin, emb, vocab, seed, out, force, threads, done -> pb.stepTo(done >> 10));
         }
         spec.commandLine().getErr().printf("wrote %s: %s, %s weights + %s embedding, %.2f GiB in %.1f s%n", out, s.name(),

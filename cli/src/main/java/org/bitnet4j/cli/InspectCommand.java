@@ -52,13 +52,16 @@ final class InspectCommand implements Callable<Integer> {
                     out.printf("  %-34s %s%n", h, md.get(k));
                 }
             }
+            if (!md.has(arch + ".vocab_size") && md.has("tokenizer.ggml.tokens") && md.get("tokenizer.ggml.tokens").isArray()) {
+                out.printf("  %-34s %d (tokenizer.ggml.tokens)%n", "vocab_size", md.get("tokenizer.ggml.tokens").array().length());
+            }
             out.println();
             out.println("tokenizer:");
             if (md.has("tokenizer.ggml.model")) {
                 out.printf("  %-34s %s%n", "model", md.getString("tokenizer.ggml.model"));
                 out.printf("  %-34s %s%n", "pre", md.getString("tokenizer.ggml.pre", "(none)"));
-                out.printf("  %-34s %s%n", "tokens", md.has("tokenizer.ggml.tokens") ? md.get("tokenizer.ggml.tokens").array().length() : 0);
-                out.printf("  %-34s %s%n", "merges", md.has("tokenizer.ggml.merges") ? md.get("tokenizer.ggml.merges").array().length() : 0);
+                out.printf("  %-34s %s%n", "tokens", length(md, "tokenizer.ggml.tokens"));
+                out.printf("  %-34s %s%n", "merges", length(md, "tokenizer.ggml.merges"));
                 for (String k : List.of("bos_token_id", "eos_token_id", "eot_token_id", "add_bos_token", "add_eos_token")) {
                     if (md.has("tokenizer.ggml." + k)) {
                         out.printf("  %-34s %s%n", k, md.get("tokenizer.ggml." + k));
@@ -77,7 +80,7 @@ final class InspectCommand implements Callable<Integer> {
                     shown |= k.equals(arch + "." + h);
                 }
                 if (!shown) {
-                    String v = e.getValue().toString();
+                    String v = summary(e.getValue());
                     out.printf("  %-36s %s%n", k, v.length() > 80 ? v.substring(0, 77) + "..." : v);
                 }
             }
@@ -115,5 +118,36 @@ final class InspectCommand implements Callable<Integer> {
             out.printf("  file:               %.4f bits per parameter overall%n", 8.0 * g.fileSize() / params);
         }
         return 0;
+    }
+
+    /** An array's length; 0 when absent, the value's summary when it is not an array. */
+    static String length(GgufMetadata md, String key) {
+        if (!md.has(key)) {
+            return "0";
+        }
+        GgufValue v = md.get(key);
+        return v.isArray() ? String.valueOf(v.array().length()) : "not an array: " + summary(v);
+    }
+
+    /** Scalars as they are; arrays as their element type and length with the first few elements. */
+    static String summary(GgufValue v) {
+        if (!v.isArray()) {
+            return v.type() == org.bitnet4j.gguf.GgufValueType.STRING ? "\"" + v.value() + "\"" : String.valueOf(v.value());
+        }
+        GgufValue.Array a = v.array();
+        StringBuilder b = new StringBuilder("[" + a.elementType() + " x " + a.length());
+        int shown = Math.min(a.length(), 4);
+        for (int i = 0; i < shown; i++) {
+            b.append(i == 0 ? ": " : ", ").append(switch (a.elements()) {
+                case int[] x -> String.valueOf(x[i]);
+                case long[] x -> String.valueOf(x[i]);
+                case float[] x -> String.valueOf(x[i]);
+                case double[] x -> String.valueOf(x[i]);
+                case boolean[] x -> String.valueOf(x[i]);
+                case List<?> x -> x.get(i) instanceof GgufValue g ? summary(g) : "\"" + x.get(i) + "\"";
+                default -> "?";
+            });
+        }
+        return b.append(a.length() > shown ? ", ...]" : "]").toString();
     }
 }
