@@ -191,6 +191,10 @@ public final class GgufWriter implements AutoCloseable {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = channel.map(FileChannel.MapMode.READ_WRITE, dataStart + offsets[i], d.bytes(), arena);
             fill.accept(seg);
+        } catch (InternalError e) {
+            // how a mapped write reports an I/O error (a full disk, a file truncated by someone else)
+            throw new UncheckedIOException(temp + ": cannot write tensor " + name + " (disk full?): " + e.getMessage(),
+                    new IOException(e));
         } catch (IOException e) {
             throw new UncheckedIOException(temp + ": cannot write tensor " + name + ": " + e.getMessage(), e);
         }
@@ -335,6 +339,7 @@ public final class GgufWriter implements AutoCloseable {
         }
         long headerEnd = o.size();
         dataStart = align(headerEnd);
+        requireSpace(dataStart + align(dataSize));
         try {
             ByteBuffer b = o.buffer();
             long at = 0;
@@ -346,6 +351,22 @@ public final class GgufWriter implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(temp + ": cannot write the header: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Tensors are written into a sparse file through mappings, and a mapped write that finds the disk full kills
+     * the thread with a memory fault instead of an IOException: so check the room first.
+     */
+    private void requireSpace(long fileBytes) {
+        try {
+            long free = Files.getFileStore(temp).getUsableSpace();
+            if (free > 0 && free < fileBytes) {
+                throw new GgufFormatException(target + ": needs " + fileBytes + " bytes, but only " + free
+                        + " are free on " + Files.getFileStore(temp));
+            }
+        } catch (IOException e) {
+            // no answer from the file system: go ahead, write errors are still reported
         }
     }
 

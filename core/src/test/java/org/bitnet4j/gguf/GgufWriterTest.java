@@ -241,8 +241,24 @@ class GgufWriterTest {
      * before it is written through a mapped window and left mostly untouched, so the file stays sparse.
      */
     @Test
+    void aModelLargerThanTheFreeDiskIsRefusedBeforeWriting() throws IOException {
+        Path out = dir.resolve("huge.gguf");
+        try (GgufWriter w = GgufWriter.create(out, false)) {
+            w.addTensor("t", new long[] {1L << 24, 1L << 24}, GgmlType.F32); // 1 PiB, after a 96-byte header
+            GgufFormatException e = assertThrows(GgufFormatException.class, () -> w.openTensor("t"));
+            assertTrue(e.getMessage().startsWith(out + ": needs " + ((1L << 50) + 96) + " bytes, but only "), e.getMessage());
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count());
+        }
+    }
+
+    @Test
     void dataBeyondFourGigabytes() throws IOException {
         Path out = dir.resolve("big.gguf");
+        // sparse on disk, but the writer asks for the room a real model of this size would take
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.getFileStore(dir).getUsableSpace() > (6L << 30),
+                "needs 6 GiB of free disk");
         long bigElements = 1L << 31; // F16: 4 GiB
         try (GgufWriter w = GgufWriter.create(out, false)) {
             w.addTensor("big", new long[] {1L << 16, 1L << 15}, GgmlType.F16);
