@@ -1,38 +1,34 @@
 package org.bitnet4j.cli;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.bitnet4j.trainer.TrainConfig;
-import org.bitnet4j.trainer.Trainer;
-import org.bitnet4j.trainer.TrainingRun;
+import org.bitnet4j.training.TrainConfig;
+import org.bitnet4j.training.Trainer;
+import org.bitnet4j.training.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a BitNet b1.58 model: ternary weights and int8 activations in the forward pass, "
-                + "straight-through gradients, AdamW with BitNet's two-stage schedule, a byte-level BPE vocabulary "
-                + "learned on the data.",
-                "Writes DIR/checkpoint.bin, loss.tsv, loss.png, summary.txt and model-i2_s.gguf, model-tq2_0.gguf, "
-                        + "model-f32.gguf (all loadable by the engine).",
-                "Example: train --data kjv.txt,austen.txt --val austen.txt:Persuasion --out runs/x"})
+        description = "Train a BitNet b1.58 model (ternary weights and int8 activations on the forward pass, straight-"
+                + "through estimator backward) with a byte-level BPE vocabulary learned on the data; writes checkpoints, "
+                + "loss.tsv, loss.png and model-{i2_s,tq2_0,f32}.gguf into --out.")
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data", required = true, split = ",", paramLabel = "FILE", description = "training text files (UTF-8)")
+    @Option(names = "--data", required = true, split = ",", paramLabel = "FILE", description = "training text files")
     List<Path> data;
 
-    @Option(names = "--val", required = true, paramLabel = "FILE[:TITLE]",
-            description = "validation text; FILE:TITLE takes the section of FILE starting at the line TITLE up to the next "
-                    + "novel (\"By Jane Austen\") and leaves it out of the training text")
+    @Option(names = "--val", required = true, paramLabel = "FILE[:FROM-TO]",
+            description = "validation text, or a line range of it (those lines are then left out of the training text)")
     String val;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
@@ -41,70 +37,46 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", paramLabel = "NAME", description = "tiny or default (default: ${DEFAULT-VALUE})")
     String preset = "default";
 
-    @Option(names = "--steps", paramLabel = "N", description = "optimiser steps (default: the preset's)")
-    Integer steps;
+    @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
+            description = "overrides: vocab, dim, layers, heads, kvHeads, ffn, context, batch, steps, lr, lr2, warmup, wd, "
+                    + "clip, seed, evalEvery, saveEvery, evalChunks")
+    Map<String, String> overrides = new LinkedHashMap<>();
 
-    @Option(names = "--batch", paramLabel = "N", description = "sequences per step (default: the preset's)")
-    Integer batch;
+    @Option(names = "--resume", description = "continue from DIR/checkpoint.bin")
+    boolean resume;
 
-    @Option(names = "--context", paramLabel = "N", description = "tokens per sequence (default: the preset's)")
-    Integer context;
-
-    @Option(names = "--lr", paramLabel = "X", description = "peak learning rate; stage 2 starts at 2/3 of it")
-    Double lr;
-
-    @Option(names = "--seed", paramLabel = "N", description = "seed of initial weights and data order")
-    Long seed;
+    @Option(names = "--full-precision",
+            description = "train the same architecture with float weights and activations (the papers' baseline); "
+                    + "writes only model-f32.gguf, to be run with --float-activations")
+    boolean fullPrecision;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "threads (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
-    @Option(names = "--resume", description = "continue from DIR/checkpoint.bin (its configuration wins)")
-    boolean resume;
-
     @Override
     public Integer call() {
-        TrainConfig c = TrainConfig.preset(preset);
-        if (steps != null) c = c.withSteps(steps);
-        if (batch != null) c = c.withBatch(batch);
-        if (context != null) c = c.withContext(context);
-        if (lr != null) c = c.withLr(lr);
-        if (seed != null) c = c.withSeed(seed);
-        PrintWriter err = spec.commandLine().getErr();
-        final int total = c.steps();
-        try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(total)
+        TrainConfig c = TrainConfig.preset(preset).with(overrides);
+        var err = spec.commandLine().getErr();
+        try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(c.steps())
                 .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(System.err))
-                .build()) {
+                .showSpeed().build()) {
             double[] lastVal = {Double.NaN};
-            TrainingRun.Summary s = TrainingRun.run(c, data, val, out, threads, resume, new Trainer.Listener() {
+            TrainingRun.Result r = TrainingRun.run(c, data, TrainingRun.Source.parse(val), out, resume, threads, !fullPrecision, new Trainer.Listener() {
                 @Override
-                public void step(int step, int steps, double loss, double lrNow, double tps, double eta) {
-                    pb.maxHint(steps);
+                public void step(int step, double loss, float lr, double tps) {
                     pb.stepTo(step);
-                    pb.setExtraMessage(String.format(Locale.ROOT, "loss %.3f val %.3f lr %.2e %.0f tok/s ETA %s", loss,
-                            lastVal[0], lrNow, tps, duration(eta)));
+                    pb.setExtraMessage(String.format("loss %.3f val %.3f lr %.2e %.0f tok/s", loss, lastVal[0], lr, tps));
                 }
 
                 @Override
-                public void validated(int step, double valLoss) {
+                public void eval(int step, double valLoss) {
                     lastVal[0] = valLoss;
-                    err.printf(Locale.ROOT, "%nstep %d: validation loss %.4f (perplexity %.2f)%n", step, valLoss, Math.exp(valLoss));
-                    err.flush();
                 }
-            }, msg -> {
-                err.println(msg);
-                err.flush();
             });
             pb.close();
-            err.println();
-            err.print(s.toText());
-            err.flush();
+            err.printf("done: %d steps, %,d tokens, %.0f s; validation loss %.4f nats/token (perplexity %.2f); model: %s%n",
+                    r.steps(), r.tokensSeen(), r.seconds(), r.valLoss(), Math.exp(r.valLoss()), r.i2s());
         }
         return 0;
-    }
-
-    private static String duration(double seconds) {
-        long s = Math.round(seconds);
-        return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }
 }

@@ -138,6 +138,21 @@ class CommandsTest {
         assertEquals("error: " + model + " exists; pass --force to overwrite it\n", again.err());
     }
 
+    /** Without -m the embedded default model runs (its perplexity figure is the one models/default/README.md gives). */
+    @Test
+    void theDefaultModelAnswersWithoutDashM() throws Exception {
+        Result r = run("generate", "-p", "It is a truth universally acknowledged", "-n", "12", "--temp", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().length() > "It is a truth universally acknowledged".length() + 10, r.out());
+        java.util.List<String> austen = Files.readAllLines(FIX.resolveSibling("data/corpus/austen.txt"));
+        Path persuasion = Files.write(dir.resolve("persuasion.txt"), austen.subList(39439, 47767));
+        Result p = run("perplexity", "-f", persuasion.toString(), "-c", "256", "--chunks", "4");
+        assertEquals(0, p.code(), p.err());
+        String[] lines = p.out().strip().split("\n");
+        double ppl = Double.parseDouble(lines[lines.length - 1].substring(6));
+        assertTrue(ppl > 50 && ppl < 250, "a trained model, far below the bigram baseline's 318: " + ppl);
+    }
+
     @Test
     void userErrorsAreOneLine() {
         Path missing = dir.resolve("nope.gguf");
