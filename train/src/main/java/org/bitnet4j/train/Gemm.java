@@ -27,7 +27,7 @@ final class Gemm {
     /** columns of C per register tile: two vectors */
     private static final int NR = 2 * LANES;
     /** bytes of A kept hot while every column panel of B streams past it */
-    private static final int A_BLOCK_BYTES = 128 << 10;
+    private static final int A_BLOCK_BYTES = 256 << 10;
 
     /**
      * Scalar definition.
@@ -76,16 +76,26 @@ final class Gemm {
         }
         // rows of A per cache block: a block of A stays in L2 while all of B's column panels pass
         int mb = Math.max(MR, (A_BLOCK_BYTES / (4 * k)) / MR * MR);
+        // each panel of B (k x NR) is copied to a contiguous buffer first: the tiles then read it sequentially
+        // instead of one scattered 128-byte piece per row of B (a new page per row when n is large)
+        float[] panel = n >= NR ? PANEL.get() : null;
+        if (panel != null && panel.length < k * NR) {
+            panel = new float[k * NR];
+            PANEL.set(panel);
+        }
         for (int i0 = 0; i0 < m; i0 += mb) {
             int i1 = Math.min(m, i0 + mb);
             int j = 0;
             for (; j + NR <= n; j += NR) {
+                for (int p = 0, src = bOff + j; p < k; p++, src += ldb) {
+                    System.arraycopy(b, src, panel, p * NR, NR);
+                }
                 int i = i0;
                 for (; i + MR <= i1; i += MR) {
-                    tile4x2(k, alpha, a, aOff + i * lda, lda, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                    tile4x2(k, alpha, a, aOff + i * lda, lda, panel, 0, NR, c, cOff + i * ldc + j, ldc, accumulate);
                 }
                 for (; i < i1; i++) {
-                    tile1x2(k, alpha, a, aOff + i * lda, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
+                    tile1x2(k, alpha, a, aOff + i * lda, panel, 0, NR, c, cOff + i * ldc + j, accumulate);
                 }
             }
             for (; j + LANES <= n; j += LANES) {
@@ -99,6 +109,9 @@ final class Gemm {
             }
         }
     }
+
+    /** per-thread panel buffer, grown to the largest k seen */
+    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[256 * NR]);
 
     private static void tile4x2(int k, float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c,
                                 int cOff, int ldc, boolean accumulate) {
