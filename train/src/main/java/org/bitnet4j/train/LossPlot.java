@@ -107,7 +107,7 @@ public final class LossPlot {
         g.setClip(null);
         g.setStroke(new BasicStroke(1f));
         // legend
-        int lx = w - right - 260, ly = top + 14;
+        int lx = w - right - 330, ly = top + 14;
         g.setColor(new Color(20, 80, 180));
         g.drawString("training loss (moving average; raw in light blue)", lx, ly);
         g.setColor(new Color(220, 80, 20));
